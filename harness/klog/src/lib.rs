@@ -1,0 +1,1 @@
+//! Kernel log parser (being written).

@@ -1,0 +1,1 @@
+//! Kernel and guest image preparation (being written).
