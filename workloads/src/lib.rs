@@ -1,1 +1,21 @@
+//! What the guest and the host say to each other.
+//!
+//! The harness writes a [`spec::GuestSpec`] into the initramfs; the PID-1 agent reads it,
+//! runs the scenario and streams [`event::Event`]s back, one JSON object per line, over a
+//! serial port of their own (never the kernel console). Both sides use these types, so
+//! they cannot drift apart.
 
+pub mod event;
+pub mod spec;
+
+/// Where the spec travels inside the guest (an appended cpio puts it there).
+pub const SPEC_PATH: &str = "/oomlab/spec.json";
+/// Load order of the kernel modules packed into the initramfs, one file name per line.
+pub const MODULES_LIST_PATH: &str = "/oomlab/modules.list";
+/// Directory holding those modules.
+pub const MODULES_DIR: &str = "/lib/modules";
+/// The agent's event channel: the second 16550 UART (8250 is built into every kernel we boot).
+pub const EVENT_TTY: &str = "/dev/ttyS1";
+/// Prefix of the agent's clock marker written to /dev/kmsg, so the host can measure the
+/// offset between printk timestamps and the agent's CLOCK_MONOTONIC.
+pub const CLOCK_MARKER: &str = "oomlab-agent: clock mono_us=";

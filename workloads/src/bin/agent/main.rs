@@ -1,1 +1,96 @@
-fn main() {}
+//! oomlab's guest agent: PID 1 of every oomlab guest.
+//!
+//! It sets the guest up, starts the scenario's processes with their roles, streams
+//! events to the host over its own serial port, and powers the guest off when the
+//! scenario ends. A panic in the agent is reported and powers off too: the guest
+//! never hangs silently because of the agent.
+
+mod channel;
+mod heartbeat;
+mod sampler;
+mod setup;
+mod supervisor;
+mod sys;
+
+use channel::Channel;
+use oomlab_workloads::event::Event;
+use oomlab_workloads::spec::GuestSpec;
+use oomlab_workloads::{EVENT_TTY, SPEC_PATH};
+use std::sync::Arc;
+
+fn main() {
+    setup::mount_pseudo_filesystems();
+    let channel = Arc::new(Channel::open(EVENT_TTY));
+    install_panic_hook(channel.clone());
+    // PID 1 is never an OOM victim, but make the intent explicit for its threads.
+    let _ = std::fs::write("/proc/self/oom_score_adj", "-1000");
+
+    channel.send(&Event::Ready {
+        t_ms: sys::monotonic_ms(),
+        release: setup::kernel_release(),
+        mem_total_kb: setup::mem_total_kb(),
+        cpus: setup::cpu_count(),
+        agent_version: env!("CARGO_PKG_VERSION").to_string(),
+    });
+    setup::write_clock_marker();
+
+    let spec = match read_spec() {
+        Ok(spec) => spec,
+        Err(message) => finish(&channel, Some(message), "bad spec"),
+    };
+    if spec.probe_only {
+        finish(&channel, None, "probe");
+    }
+    if let Err(e) = sys::lock_all_memory() {
+        channel.send(&Event::Error {
+            t_ms: sys::monotonic_ms(),
+            message: format!("mlockall failed: {e}"),
+        });
+    }
+    heartbeat::spawn(channel.clone(), spec.heartbeat_ms);
+    setup::load_modules(&channel);
+    if !setup::apply_sysctls(&channel, &spec.sysctls) {
+        finish(&channel, None, "setup failed: a sysctl did not take");
+    }
+    sampler::spawn(channel.clone(), spec.sample_ms);
+    let reason = supervisor::run(&channel, &spec);
+    finish(&channel, None, &reason);
+}
+
+fn read_spec() -> Result<GuestSpec, String> {
+    let text = std::fs::read(SPEC_PATH).map_err(|e| format!("cannot read {SPEC_PATH}: {e}"))?;
+    serde_json::from_slice(&text).map_err(|e| format!("bad spec in {SPEC_PATH}: {e}"))
+}
+
+/// Report the end and power off.
+fn finish(channel: &Channel, error: Option<String>, reason: &str) -> ! {
+    if let Some(message) = error {
+        channel.send(&Event::Error {
+            t_ms: sys::monotonic_ms(),
+            message,
+        });
+    }
+    channel.send(&Event::Done {
+        t_ms: sys::monotonic_ms(),
+        reason: reason.to_string(),
+    });
+    channel.drain();
+    sys::power_off()
+}
+
+fn install_panic_hook(channel: Arc<Channel>) {
+    std::panic::set_hook(Box::new(move |info| {
+        let message = format!("agent panic: {info}");
+        eprintln!("oomlab-agent: {message}");
+        channel.send(&Event::Error {
+            t_ms: sys::monotonic_ms(),
+            message,
+        });
+        channel.send(&Event::Done {
+            t_ms: sys::monotonic_ms(),
+            reason: "agent panic".into(),
+        });
+        channel.drain();
+        sys::power_off();
+    }));
+}

@@ -1,0 +1,69 @@
+//! Periodic memory-state samples from /proc.
+
+use crate::channel::Channel;
+use crate::sys;
+use oomlab_workloads::event::Event;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn spawn(channel: Arc<Channel>, period_ms: u64) {
+    let _ = std::thread::Builder::new()
+        .name("sampler".into())
+        .spawn(move || loop {
+            channel.send(&sample());
+            std::thread::sleep(Duration::from_millis(period_ms.max(10)));
+        });
+}
+
+fn sample() -> Event {
+    let vmstat = std::fs::read_to_string("/proc/vmstat").unwrap_or_default();
+    let psi = std::fs::read_to_string("/proc/pressure/memory").unwrap_or_default();
+    Event::Sample {
+        t_ms: sys::monotonic_ms(),
+        mem_available_kb: meminfo_field("MemAvailable"),
+        mem_free_kb: meminfo_field("MemFree"),
+        oom_kill: keyed_value(&vmstat, "oom_kill"),
+        pgmajfault: keyed_value(&vmstat, "pgmajfault"),
+        psi_some_avg10: psi_avg10(&psi, "some"),
+        psi_full_avg10: psi_avg10(&psi, "full"),
+    }
+}
+
+pub fn meminfo_field(name: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix(name)?.strip_prefix(':')?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+fn keyed_value(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let mut it = l.split_whitespace();
+        (it.next()? == key).then_some(())?;
+        it.next()?.parse().ok()
+    })
+}
+
+/// `some avg10=0.00 avg60=0.00 avg300=0.00 total=0` -> the avg10 of the given line.
+fn psi_avg10(text: &str, kind: &str) -> Option<f64> {
+    let line = text.lines().find(|l| l.starts_with(kind))?;
+    line.split_whitespace()
+        .find_map(|f| f.strip_prefix("avg10="))?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_psi_and_vmstat_lines() {
+        let psi = "some avg10=1.50 avg60=0.00 avg300=0.00 total=10\nfull avg10=0.25 avg60=0.00 avg300=0.00 total=5\n";
+        assert_eq!(psi_avg10(psi, "some"), Some(1.5));
+        assert_eq!(psi_avg10(psi, "full"), Some(0.25));
+        assert_eq!(keyed_value("nr_free 3\noom_kill 2\n", "oom_kill"), Some(2));
+        assert_eq!(keyed_value("oom_killx 2\n", "oom_kill"), None);
+    }
+}

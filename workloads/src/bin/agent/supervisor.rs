@@ -1,0 +1,163 @@
+//! Start the scenario's processes, reap every child, and decide when pressure is over.
+
+use crate::channel::Channel;
+use crate::sys;
+use oomlab_workloads::event::Event;
+use oomlab_workloads::spec::{GuestSpec, ProcessSpec, Role};
+use std::collections::HashMap;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// How often the supervisor wakes to start, reap and check deadlines.
+const TICK: Duration = Duration::from_millis(10);
+/// How long to wait for killed leftovers to be reaped at the end.
+const REAP_GRACE_MS: u64 = 2_000;
+
+struct Tracked {
+    name: String,
+    role: Role,
+}
+
+/// Run the pressure phase; returns why it ended.
+pub fn run(channel: &Channel, spec: &GuestSpec) -> String {
+    let start = sys::monotonic_ms();
+    channel.send(&Event::PressureStart { t_ms: start });
+    let mut pending: Vec<&ProcessSpec> = spec.processes.iter().collect();
+    pending.sort_by_key(|p| p.start_delay_ms);
+    let mut tracked: HashMap<u32, Tracked> = HashMap::new();
+    let hogs_total = spec
+        .processes
+        .iter()
+        .filter(|p| p.role == Role::Hog)
+        .count();
+    let mut hogs_exited = 0usize;
+    let mut quiet_since: Option<u64> = None;
+
+    let reason = loop {
+        let now = sys::monotonic_ms();
+        while let Some(p) = pending.first() {
+            if now < start + p.start_delay_ms {
+                break;
+            }
+            start_process(channel, p, &mut tracked);
+            pending.remove(0);
+        }
+        for (_, t) in reap(channel, &mut tracked) {
+            if t.map(|t| t.role) == Some(Role::Hog) {
+                hogs_exited += 1;
+            }
+        }
+        // Pressure is over when every hog is gone (or, with no hog, every process), and
+        // then `settle_ms` passes: late kills and recovery happen in that window.
+        let finished = pending.is_empty()
+            && if hogs_total > 0 {
+                hogs_exited >= hogs_total
+            } else {
+                tracked.is_empty()
+            };
+        if finished {
+            let since = *quiet_since.get_or_insert(now);
+            if now - since >= spec.settle_ms {
+                break if hogs_total > 0 {
+                    "hogs exited"
+                } else {
+                    "all processes exited"
+                };
+            }
+        }
+        if now - start >= spec.max_pressure_ms {
+            break "pressure deadline";
+        }
+        std::thread::sleep(TICK);
+    };
+    stop_leftovers(channel, &mut tracked);
+    reason.to_string()
+}
+
+fn start_process(channel: &Channel, p: &ProcessSpec, tracked: &mut HashMap<u32, Tracked>) {
+    let Some((program, args)) = p.argv.split_first() else {
+        channel.send(&Event::Error {
+            t_ms: sys::monotonic_ms(),
+            message: format!("process {} has an empty argv", p.name),
+        });
+        return;
+    };
+    let adj = p.oom_score_adj;
+    let mut cmd = Command::new(program);
+    cmd.args(args).stdin(Stdio::null());
+    // SAFETY: the closure runs between fork and exec in a child of a multi-threaded
+    // process; set_own_oom_score_adj uses only stack buffers and raw syscalls.
+    unsafe {
+        cmd.pre_exec(move || sys::set_own_oom_score_adj(adj));
+    }
+    match cmd.spawn() {
+        Ok(child) => {
+            let pid = child.id();
+            // The agent reaps with waitpid(-1); the Child handle is not needed.
+            drop(child);
+            tracked.insert(
+                pid,
+                Tracked {
+                    name: p.name.clone(),
+                    role: p.role,
+                },
+            );
+            channel.send(&Event::Started {
+                t_ms: sys::monotonic_ms(),
+                name: p.name.clone(),
+                role: p.role,
+                pid,
+            });
+        }
+        Err(e) => channel.send(&Event::Error {
+            t_ms: sys::monotonic_ms(),
+            message: format!("cannot start {} ({program}): {e}", p.name),
+        }),
+    }
+}
+
+/// Reap every exited child (PID 1 inherits orphans too) and report each.
+fn reap(channel: &Channel, tracked: &mut HashMap<u32, Tracked>) -> Vec<(u32, Option<Tracked>)> {
+    let mut out = Vec::new();
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` is a valid out-parameter; WNOHANG never blocks.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if pid <= 0 {
+            break;
+        }
+        let pid = pid as u32;
+        let t = tracked.remove(&pid);
+        let (code, signal) = if libc::WIFEXITED(status) {
+            (Some(libc::WEXITSTATUS(status)), None)
+        } else if libc::WIFSIGNALED(status) {
+            (None, Some(libc::WTERMSIG(status)))
+        } else {
+            (None, None)
+        };
+        channel.send(&Event::Exited {
+            t_ms: sys::monotonic_ms(),
+            pid,
+            name: t.as_ref().map(|t| t.name.clone()),
+            role: t.as_ref().map(|t| t.role),
+            code,
+            signal,
+        });
+        out.push((pid, t));
+    }
+    out
+}
+
+/// Kill what is still running so the guest can power off, and report those exits.
+fn stop_leftovers(channel: &Channel, tracked: &mut HashMap<u32, Tracked>) {
+    for pid in tracked.keys() {
+        // SAFETY: sending a signal to a pid we started and have not reaped.
+        unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
+    }
+    let deadline = sys::monotonic_ms() + REAP_GRACE_MS;
+    while !tracked.is_empty() && sys::monotonic_ms() < deadline {
+        reap(channel, tracked);
+        std::thread::sleep(TICK);
+    }
+}

@@ -1,0 +1,132 @@
+//! Events the agent streams to the host, one JSON object per line.
+//!
+//! Every event carries `t_ms`: the guest's CLOCK_MONOTONIC in milliseconds. The kernel's
+//! printk timestamps use a different clock (local_clock); the agent writes a marker to
+//! /dev/kmsg (see [`crate::CLOCK_MARKER`]) so the host can measure the offset.
+
+use crate::spec::Role;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The agent is up; what it found.
+    Ready {
+        t_ms: u64,
+        release: String,
+        mem_total_kb: u64,
+        cpus: u32,
+        agent_version: String,
+    },
+    /// A kernel module from the initramfs was loaded (or not).
+    Module {
+        t_ms: u64,
+        name: String,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A sysctl was applied and read back.
+    Setting {
+        t_ms: u64,
+        key: String,
+        requested: String,
+        #[serde(default)]
+        actual: Option<String>,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// The first scenario process is about to start.
+    PressureStart { t_ms: u64 },
+    Started {
+        t_ms: u64,
+        name: String,
+        role: Role,
+        pid: u32,
+    },
+    /// A process the agent reaped. `name`/`role` are absent for processes it did not
+    /// start itself (children of workloads, reparented to PID 1).
+    Exited {
+        t_ms: u64,
+        pid: u32,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        role: Option<Role>,
+        #[serde(default)]
+        code: Option<i32>,
+        #[serde(default)]
+        signal: Option<i32>,
+    },
+    /// Periodic proof that the agent gets scheduled. `gap_ms` is the time since the
+    /// previous heartbeat (the period when all is well).
+    Heartbeat { t_ms: u64, seq: u64, gap_ms: u64 },
+    /// Memory state sample.
+    Sample {
+        t_ms: u64,
+        mem_available_kb: Option<u64>,
+        mem_free_kb: Option<u64>,
+        oom_kill: Option<u64>,
+        pgmajfault: Option<u64>,
+        psi_some_avg10: Option<f64>,
+        psi_full_avg10: Option<f64>,
+    },
+    /// The pressure phase is over; the agent will power off.
+    Done { t_ms: u64, reason: String },
+    /// Something went wrong inside the agent (setup failure, its own panic).
+    Error { t_ms: u64, message: String },
+}
+
+impl Event {
+    pub fn t_ms(&self) -> u64 {
+        match self {
+            Event::Ready { t_ms, .. }
+            | Event::Module { t_ms, .. }
+            | Event::Setting { t_ms, .. }
+            | Event::PressureStart { t_ms }
+            | Event::Started { t_ms, .. }
+            | Event::Exited { t_ms, .. }
+            | Event::Heartbeat { t_ms, .. }
+            | Event::Sample { t_ms, .. }
+            | Event::Done { t_ms, .. }
+            | Event::Error { t_ms, .. } => *t_ms,
+        }
+    }
+
+    /// One line of the wire format (no trailing newline).
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+
+    /// Parse one line; `None` for anything that is not an event (a truncated last line).
+    pub fn from_line(line: &str) -> Option<Event> {
+        serde_json::from_str(line.trim_end_matches(['\r', '\n'])).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_a_line() {
+        let e = Event::Exited {
+            t_ms: 7,
+            pid: 42,
+            name: Some("hog".into()),
+            role: Some(Role::Hog),
+            code: None,
+            signal: Some(9),
+        };
+        let line = e.to_line();
+        assert!(line.contains(r#""event":"exited""#), "{line}");
+        assert_eq!(Event::from_line(&format!("{line}\r\n")), Some(e));
+    }
+
+    #[test]
+    fn garbage_is_not_an_event() {
+        assert_eq!(Event::from_line("{\"event\":\"heartbeat\",\"t_ms\":"), None);
+        assert_eq!(Event::from_line("\u{0}\u{0}"), None);
+    }
+}

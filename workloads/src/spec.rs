@@ -1,0 +1,71 @@
+//! The run as the guest sees it: settings to apply and processes to start.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a process is for, so a kill can be judged right or wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The process a sensible OOM killer should pick.
+    Hog,
+    /// An acceptable victim.
+    Expendable,
+    /// Must survive.
+    Bystander,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Hog => "hog",
+            Role::Expendable => "expendable",
+            Role::Bystander => "bystander",
+        }
+    }
+}
+
+/// One process the agent starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessSpec {
+    /// Unique within the run; names the process in events.
+    pub name: String,
+    pub role: Role,
+    /// argv[0] is an absolute path inside the guest.
+    pub argv: Vec<String>,
+    #[serde(default)]
+    pub oom_score_adj: i32,
+    /// Start this long after pressure start.
+    #[serde(default)]
+    pub start_delay_ms: u64,
+}
+
+/// The whole per-run spec. Times are guest milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestSpec {
+    pub run_id: String,
+    pub scenario: String,
+    /// Boot, report `ready` and power off at once: used by the accelerator probe.
+    #[serde(default)]
+    pub probe_only: bool,
+    pub heartbeat_ms: u64,
+    pub sample_ms: u64,
+    /// After every hog has exited, keep watching this long (late kills, recovery) before ending.
+    pub settle_ms: u64,
+    /// End the pressure phase after this long even if a hog is still alive.
+    pub max_pressure_ms: u64,
+    /// `vm.*`-style sysctls, applied before pressure starts and read back.
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, String>,
+    #[serde(default)]
+    pub processes: Vec<ProcessSpec>,
+}
+
+impl GuestSpec {
+    pub fn to_json(&self) -> Vec<u8> {
+        // A plain struct of strings and integers cannot fail to serialize.
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+}
