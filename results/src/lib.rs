@@ -1,1 +1,8 @@
-//! Run records.
+//! oomlab's results: the record of one run, the store that keeps them, and summaries.
+
+pub mod record;
+pub mod store;
+pub mod summary;
+
+pub use record::{Outcome, RunRecord};
+pub use store::{RunDir, Store, StoreError};

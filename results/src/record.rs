@@ -1,0 +1,186 @@
+//! The record of one run: what was asked, what the kernel did, and the verdict.
+//!
+//! One JSON object per run, one per line in `runs.jsonl`. Field meanings are defined in
+//! docs/verdicts.md; times are milliseconds on the guest clock unless named otherwise.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of this record's shape; bump when a field changes meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// At least one OOM kill, and the guest was responsive again afterwards.
+    Recovered,
+    /// The scenario ended without any OOM kill.
+    NoOom,
+    /// The guest was alive but made no OOM progress within the livelock window.
+    Livelock,
+    /// Console and event channel both went silent.
+    Hung,
+    /// The kernel panicked.
+    Panic,
+    /// The guest never reached agent-ready.
+    BootFailure,
+    /// The harness's own time limit ended the run with nothing more specific known.
+    Timeout,
+    /// The run itself went wrong (setup check failed, harness error): not a kernel result.
+    Error,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Recovered,
+        Outcome::NoOom,
+        Outcome::Livelock,
+        Outcome::Hung,
+        Outcome::Panic,
+        Outcome::BootFailure,
+        Outcome::Timeout,
+        Outcome::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Recovered => "recovered",
+            Outcome::NoOom => "no_oom",
+            Outcome::Livelock => "livelock",
+            Outcome::Hung => "hung",
+            Outcome::Panic => "panic",
+            Outcome::BootFailure => "boot_failure",
+            Outcome::Timeout => "timeout",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KernelInfo {
+    /// As the user wrote it (`debian:6.1`, a path).
+    pub spec: String,
+    /// `uname -r` of the kernel, as resolved on the host (and checked in the guest).
+    pub release: String,
+    /// sha256 of the bzImage.
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccelInfo {
+    /// `tcg` or `kvm`: what this run actually ran on.
+    pub used: String,
+    /// What was asked (`auto`, `tcg`, `kvm`).
+    pub requested: String,
+    /// Why `used` was chosen (probe verdict, forced, cached probe).
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuestInfo {
+    pub memory_mib: u64,
+    pub cpus: u32,
+    /// The kernel command line the guest booted with.
+    pub cmdline: String,
+    /// MemTotal the guest reported.
+    #[serde(default)]
+    pub mem_total_kb: Option<u64>,
+}
+
+/// One OOM kill, joined with the role of the process it hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KillRecord {
+    pub pid: u32,
+    pub comm: String,
+    /// `hog`, `expendable`, `bystander`, or `unknown` for a process the agent did not start.
+    pub role: String,
+    pub anon_rss_kb: Option<u64>,
+    pub oom_score_adj: Option<i32>,
+    /// cgroup path for a memcg OOM kill, absent for a global one.
+    pub memcg: Option<String>,
+    /// Guest milliseconds since pressure start (negative would mean before it).
+    pub t_ms: Option<i64>,
+}
+
+/// A process the scenario started, and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    pub name: String,
+    pub role: String,
+    pub pid: u32,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+/// One check of the run's own setup, made inside the guest before pressure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetupCheck {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReaperCounts {
+    pub reaped: u32,
+    pub unable: u32,
+}
+
+/// Paths relative to the output directory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Artifacts {
+    pub dir: String,
+    pub console: String,
+    pub events: String,
+    pub qemu_stderr: String,
+    pub spec: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub schema: u32,
+    pub run_id: String,
+    /// UTC start time, RFC 3339.
+    pub started_at: String,
+    pub scenario: String,
+    pub kernel: KernelInfo,
+    pub accel: AccelInfo,
+    pub guest: GuestInfo,
+    pub settings: BTreeMap<String, String>,
+    pub rep: u32,
+    pub outcome: Outcome,
+    /// One line on why the verdict is what it is.
+    pub outcome_reason: String,
+    pub setup: Vec<SetupCheck>,
+    pub oom_invocations: u64,
+    pub kills: Vec<KillRecord>,
+    pub wrong_victim_kills: u32,
+    pub reaper: ReaperCounts,
+    pub processes: Vec<ProcessRecord>,
+    pub time_to_first_kill_ms: Option<u64>,
+    pub time_to_recovery_ms: Option<u64>,
+    pub max_heartbeat_gap_ms: Option<u64>,
+    /// QEMU start to agent-ready, host wall clock.
+    pub boot_ms: Option<u64>,
+    /// QEMU start to QEMU exit, host wall clock.
+    pub wall_ms: u64,
+    /// printk clock minus agent CLOCK_MONOTONIC, measured from the agent's kmsg marker.
+    pub clock_offset_ms: Option<i64>,
+    pub qemu_version: String,
+    pub oomlab_version: String,
+    pub artifacts: Artifacts,
+}
+
+impl RunRecord {
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,114 @@
+use oomlab_results::record::*;
+use oomlab_results::summary;
+use oomlab_results::{Store, StoreError};
+use std::collections::BTreeMap;
+
+fn record(id: &str, outcome: Outcome) -> RunRecord {
+    RunRecord {
+        schema: SCHEMA_VERSION,
+        run_id: id.into(),
+        started_at: "2026-11-27T12:00:00Z".into(),
+        scenario: "usemem".into(),
+        kernel: KernelInfo {
+            spec: "debian:6.1".into(),
+            release: "6.1.0-56-cloud-amd64".into(),
+            sha256: "ab".into(),
+            package: None,
+        },
+        accel: AccelInfo {
+            used: "tcg".into(),
+            requested: "auto".into(),
+            reason: "forced".into(),
+        },
+        guest: GuestInfo {
+            memory_mib: 256,
+            cpus: 2,
+            cmdline: "console=ttyS0".into(),
+            mem_total_kb: Some(200_000),
+        },
+        settings: BTreeMap::new(),
+        rep: 0,
+        outcome,
+        outcome_reason: "because".into(),
+        setup: vec![],
+        oom_invocations: 1,
+        kills: vec![],
+        wrong_victim_kills: 0,
+        reaper: ReaperCounts::default(),
+        processes: vec![],
+        time_to_first_kill_ms: Some(10),
+        time_to_recovery_ms: Some(20),
+        max_heartbeat_gap_ms: Some(300),
+        boot_ms: Some(1500),
+        wall_ms: 4000,
+        clock_offset_ms: Some(0),
+        qemu_version: "7.2".into(),
+        oomlab_version: "0.1.0".into(),
+        artifacts: Artifacts::default(),
+    }
+}
+
+#[test]
+fn commits_append_and_never_clobber() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for id in ["a", "b"] {
+        let run = store.begin_run(id).unwrap();
+        std::fs::write(run.path.join("console.log"), "x").unwrap();
+        store.commit(run, &record(id, Outcome::Recovered)).unwrap();
+    }
+    // A second store on the same directory sees both and appends a third.
+    let again = Store::open(dir.path()).unwrap();
+    let run = again.begin_run("c").unwrap();
+    again.commit(run, &record("c", Outcome::NoOom)).unwrap();
+    let ids: Vec<String> = again
+        .load()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.run_id)
+        .collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    assert!(dir.path().join("runs/a/console.log").exists());
+    assert!(dir.path().join("runs/a/record.json").exists());
+    assert!(!dir.path().join("runs/a.partial").exists());
+    // Reusing an id is refused, both at begin and at commit.
+    assert!(matches!(
+        again.begin_run("a"),
+        Err(StoreError::Duplicate(_))
+    ));
+}
+
+#[test]
+fn interrupted_runs_keep_artifacts_but_add_no_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let run = store.begin_run("x").unwrap();
+    std::fs::write(run.path.join("console.log"), "boot").unwrap();
+    let kept = store.abandon(run);
+    assert!(kept.ends_with("x.interrupted"));
+    assert!(kept.join("console.log").exists());
+    assert!(store.load().unwrap().is_empty());
+}
+
+#[test]
+fn refuses_foreign_or_unwritable_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("runs.jsonl"), "not json\n").unwrap();
+    let err = Store::open(dir.path()).err().unwrap().to_string();
+    assert!(err.contains("not an oomlab results file"), "{err}");
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "").unwrap();
+    let err = Store::open(&file.join("sub")).err().unwrap().to_string();
+    assert!(err.contains("choose a writable --out"), "{err}");
+}
+
+#[test]
+fn summary_lists_every_run_and_counts_outcomes() {
+    let t = summary::table(&[
+        record("a", Outcome::Recovered),
+        record("b", Outcome::Timeout),
+    ]);
+    assert!(t.lines().next().unwrap().starts_with("run"));
+    assert!(t.contains("b: timeout (because)"), "{t}");
+    assert!(t.contains("outcomes: recovered 1, timeout 1"), "{t}");
+}
