@@ -118,6 +118,9 @@ pub struct ProcessRecord {
     pub pid: u32,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
+    /// Killed by the agent when the scenario ended, not by the kernel.
+    #[serde(default)]
+    pub stopped_by_agent: bool,
 }
 
 /// One check of the run's own setup, made inside the guest before pressure.

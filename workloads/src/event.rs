@@ -58,6 +58,9 @@ pub enum Event {
         code: Option<i32>,
         #[serde(default)]
         signal: Option<i32>,
+        /// The agent itself killed it at the end of the scenario (not the OOM killer).
+        #[serde(default)]
+        stopped_by_agent: bool,
     },
     /// Periodic proof that the agent gets scheduled. `gap_ms` is the time since the
     /// previous heartbeat (the period when all is well).
@@ -118,6 +121,7 @@ mod tests {
             role: Some(Role::Hog),
             code: None,
             signal: Some(9),
+            stopped_by_agent: false,
         };
         let line = e.to_line();
         assert!(line.contains(r#""event":"exited""#), "{line}");

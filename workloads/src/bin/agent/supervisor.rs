@@ -43,7 +43,7 @@ pub fn run(channel: &Channel, spec: &GuestSpec) -> String {
             start_process(channel, p, &mut tracked);
             pending.remove(0);
         }
-        for (_, t) in reap(channel, &mut tracked) {
+        for (_, t) in reap(channel, &mut tracked, false) {
             if t.map(|t| t.role) == Some(Role::Hog) {
                 hogs_exited += 1;
             }
@@ -118,7 +118,11 @@ fn start_process(channel: &Channel, p: &ProcessSpec, tracked: &mut HashMap<u32, 
 }
 
 /// Reap every exited child (PID 1 inherits orphans too) and report each.
-fn reap(channel: &Channel, tracked: &mut HashMap<u32, Tracked>) -> Vec<(u32, Option<Tracked>)> {
+fn reap(
+    channel: &Channel,
+    tracked: &mut HashMap<u32, Tracked>,
+    stopped_by_agent: bool,
+) -> Vec<(u32, Option<Tracked>)> {
     let mut out = Vec::new();
     loop {
         let mut status = 0;
@@ -143,6 +147,7 @@ fn reap(channel: &Channel, tracked: &mut HashMap<u32, Tracked>) -> Vec<(u32, Opt
             role: t.as_ref().map(|t| t.role),
             code,
             signal,
+            stopped_by_agent: stopped_by_agent && signal == Some(libc::SIGKILL),
         });
         out.push((pid, t));
     }
@@ -157,7 +162,7 @@ fn stop_leftovers(channel: &Channel, tracked: &mut HashMap<u32, Tracked>) {
     }
     let deadline = sys::monotonic_ms() + REAP_GRACE_MS;
     while !tracked.is_empty() && sys::monotonic_ms() < deadline {
-        reap(channel, tracked);
+        reap(channel, tracked, true);
         std::thread::sleep(TICK);
     }
 }

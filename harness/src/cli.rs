@@ -1,0 +1,111 @@
+//! Command-line interface. Every default is visible in `--help`.
+
+use crate::qemu::accel::AccelRequest;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "oomlab",
+    version,
+    about = "Boot throwaway QEMU guests, push them out of memory, and record what the OOM killer did"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario on one or more kernels and append the records to --out.
+    Run(RunArgs),
+    /// Parse a dmesg, journal or serial console log for OOM kills and reaper results.
+    ParseLog {
+        /// The log file ("-" for standard input).
+        file: PathBuf,
+        /// Print one JSON object instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure the spine's budgets: boot overhead, harness RSS, parse-log speed.
+    Bench {
+        #[arg(long, default_value = "debian:6.1")]
+        kernel: String,
+        /// Boot measurements per kind (bare, agent), alternating.
+        #[arg(long, default_value_t = 5)]
+        reps: u32,
+        #[arg(long, value_enum, default_value = "auto")]
+        accel: AccelRequest,
+        /// Size of the console log parse-log and grep are timed on.
+        #[arg(long, default_value_t = 500)]
+        log_mib: u64,
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+    },
+    /// The built-in scenarios.
+    Scenarios {
+        #[command(subcommand)]
+        what: ScenariosCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScenariosCmd {
+    /// One line per scenario.
+    List,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Scenario name (see `oomlab scenarios list`).
+    #[arg(long, default_value = "usemem")]
+    pub scenario: String,
+    /// Kernel: debian:SERIES[-FLAVOUR] (debian:6.1, debian:6.12, debian:6.12-rt, debian:6.1-amd64) or a bzImage path. Repeat for several.
+    #[arg(long = "kernel", default_value = "debian:6.1")]
+    pub kernels: Vec<String>,
+    /// Modules directory for a bzImage path (lib/modules/RELEASE or a directory holding it).
+    #[arg(long)]
+    pub modules: Option<PathBuf>,
+    /// Results directory: runs.jsonl plus one folder per run. Appended to, never overwritten.
+    #[arg(long, default_value = "results/oomlab")]
+    pub out: PathBuf,
+    /// Accelerator: auto probes KVM (bounded) and falls back to TCG.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub accel: AccelRequest,
+    /// Guest memory in MiB.
+    #[arg(long, default_value_t = 256)]
+    pub memory: u64,
+    /// Guest vCPUs.
+    #[arg(long, default_value_t = 2)]
+    pub cpus: u32,
+    /// Hard limit per run in seconds, boot included; the guest is killed and the run recorded as timeout.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    /// Seconds from QEMU start to agent-ready before the run is a boot_failure.
+    #[arg(long, default_value_t = 60)]
+    pub boot_timeout: u64,
+    /// Seconds of silence on both console and event channel, after ready, that make a run hung.
+    #[arg(long, default_value_t = 30)]
+    pub silence_timeout: u64,
+    /// Repetitions per kernel: OOM behaviour varies from run to run.
+    #[arg(long, default_value_t = 1)]
+    pub reps: u32,
+    /// Sysctl applied in the guest before pressure, e.g. --set vm.oom_dump_tasks=0. Repeatable.
+    #[arg(long = "set")]
+    pub sets: Vec<String>,
+    /// Kernel and image cache [default: $OOMLAB_CACHE_DIR, $XDG_CACHE_HOME/oomlab, ~/.cache/oomlab].
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Agent heartbeat period in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub heartbeat_ms: u64,
+    /// A heartbeat gap at most this long counts as responsive (time_to_recovery_ms).
+    #[arg(long, default_value_t = 300)]
+    pub responsive_gap_ms: u64,
+    /// After the last hog exits, keep watching this long before ending the run.
+    #[arg(long, default_value_t = 3000)]
+    pub settle_ms: u64,
+    /// Print the records as JSON lines on stdout instead of the summary table.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,418 @@
+//! `oomlab run`: resolve everything up front, then boot, watch, judge and record each run.
+
+use crate::error::CliError;
+use crate::progress::Progress;
+use crate::qemu::accel::{self, AccelChoice, AccelRequest, ProbeGuest};
+use crate::qemu::command::kernel_cmdline;
+use crate::qemu::command::{CONSOLE_LOG, EVENTS_LOG};
+use crate::qemu::process::STDERR_LOG;
+use crate::qemu::GuestMachine;
+use crate::session::{self, Limits};
+use crate::verdict::{self, Thresholds};
+use crate::{cleanup, guest_bins, scenario, settings};
+use oomlab_results::record::*;
+use oomlab_results::{RunDir, Store};
+use oomlab_vm_images::cache::CacheDir;
+use oomlab_vm_images::initramfs::{self, GuestFile};
+use oomlab_vm_images::kernel::{self, KernelSpec, ResolvedKernel};
+use oomlab_workloads::event::Event;
+use oomlab_workloads::spec::GuestSpec;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub scenario: String,
+    pub kernels: Vec<String>,
+    pub modules: Option<PathBuf>,
+    pub out: PathBuf,
+    pub accel: AccelRequest,
+    pub memory_mib: u64,
+    pub cpus: u32,
+    pub timeout: Duration,
+    pub boot_timeout: Duration,
+    pub silence_timeout: Duration,
+    pub reps: u32,
+    pub cache_dir: Option<PathBuf>,
+    pub sets: Vec<String>,
+    pub heartbeat_ms: u64,
+    pub responsive_gap_ms: u64,
+    pub settle_ms: u64,
+}
+
+const SPEC_FILE: &str = "spec.json";
+const RUN_INITRD: &str = "initrd.img";
+
+/// Everything a run needs that does not change between repetitions.
+pub(crate) struct Prepared {
+    pub kernel: ResolvedKernel,
+    pub base_initrd: PathBuf,
+    pub accel: AccelChoice,
+}
+
+pub fn run(opts: &RunOptions, progress: &Progress) -> Result<Vec<RunRecord>, CliError> {
+    // Check every input before anything slow happens.
+    let scenario = scenario::find(&opts.scenario).map_err(CliError::Usage)?;
+    let settings = settings::resolve(&opts.sets).map_err(CliError::Usage)?;
+    if opts.memory_mib < 64 || opts.cpus == 0 || opts.reps == 0 {
+        return Err(CliError::Usage(
+            "--memory must be at least 64 (MiB), --cpus and --reps at least 1".into(),
+        ));
+    }
+    let specs: Vec<(String, KernelSpec)> = opts
+        .kernels
+        .iter()
+        .map(|k| k.parse::<KernelSpec>().map(|s| (k.clone(), s)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let store = Store::open(&opts.out).map_err(|e| CliError::Usage(e.to_string()))?;
+    let tools = Tools::find(opts.cache_dir.as_deref())?;
+
+    let mut records = Vec::new();
+    for (spec_text, spec) in &specs {
+        let prepared = prepare(opts, spec_text, spec, &tools, progress)?;
+        for rep in 0..opts.reps {
+            let record = one_run(
+                opts,
+                scenario,
+                &settings,
+                &prepared,
+                &store,
+                rep,
+                &tools.qemu_version,
+                progress,
+            )?;
+            records.push(record);
+        }
+    }
+    Ok(records)
+}
+
+/// What every run on this host needs: QEMU, the guest binaries, the cache.
+pub(crate) struct Tools {
+    pub qemu_version: String,
+    pub agent: PathBuf,
+    pub files: Vec<GuestFile>,
+    pub cache: CacheDir,
+}
+
+impl Tools {
+    pub(crate) fn find(cache_dir: Option<&Path>) -> Result<Tools, CliError> {
+        let qemu_version = crate::qemu::version().map_err(CliError::Usage)?;
+        let agent = guest_bins::locate(guest_bins::AGENT).map_err(CliError::Usage)?;
+        let files = guest_bins::WORKLOADS
+            .iter()
+            .map(|name| {
+                Ok(GuestFile {
+                    guest_path: format!("/bin/{name}"),
+                    host_path: guest_bins::locate(name)?,
+                    mode: 0o755,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(CliError::Usage)?;
+        let cache = CacheDir::resolve(cache_dir).map_err(|e| CliError::Usage(e.to_string()))?;
+        Ok(Tools {
+            qemu_version,
+            agent,
+            files,
+            cache,
+        })
+    }
+}
+
+pub(crate) fn prepare(
+    opts: &RunOptions,
+    spec_text: &str,
+    spec: &KernelSpec,
+    tools: &Tools,
+    progress: &Progress,
+) -> Result<Prepared, CliError> {
+    let cache = &tools.cache;
+    let qemu_version = &tools.qemu_version;
+    let kernel = kernel::resolve(spec, spec_text, opts.modules.as_deref(), cache, &mut |m| {
+        progress.note(&format!("{spec_text}: {m}"))
+    })
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+    let base_initrd = initramfs::build_base(&kernel, &tools.agent, &tools.files, &[], cache)
+        .map_err(|e| CliError::Internal(e.to_string()))?;
+    let probe_kernel = kernel.bzimage.clone();
+    let probe_base = base_initrd.clone();
+    let accel = accel::choose(opts.accel, qemu_version, &cache.root, move || {
+        let initrd = tempfile::NamedTempFile::new()
+            .map_err(|e| e.to_string())?
+            .into_temp_path();
+        let spec = GuestSpec {
+            probe_only: true,
+            ..guest_spec(
+                "accel-probe",
+                "probe",
+                BTreeMap::new(),
+                vec![],
+                100,
+                1_000,
+                1_000,
+            )
+        };
+        initramfs::write_run_initrd(&probe_base, &spec.to_json(), &initrd)
+            .map_err(|e| e.to_string())?;
+        Ok(ProbeGuest {
+            kernel: probe_kernel,
+            initrd,
+            cmdline: kernel_cmdline(&[]),
+        })
+    });
+    if let Some(code) = cleanup::interrupted_exit_code() {
+        return Err(CliError::Interrupted(code));
+    }
+    progress.note(&format!(
+        "{spec_text}: kernel {} ({}), accel {} ({})",
+        kernel.release,
+        &kernel.sha256.get(..12).unwrap_or(&kernel.sha256),
+        accel.used.as_str(),
+        accel.reason
+    ));
+    Ok(Prepared {
+        kernel,
+        base_initrd,
+        accel,
+    })
+}
+
+pub(crate) fn guest_spec(
+    run_id: &str,
+    scenario: &str,
+    sysctls: BTreeMap<String, String>,
+    processes: Vec<oomlab_workloads::spec::ProcessSpec>,
+    heartbeat_ms: u64,
+    settle_ms: u64,
+    max_pressure_ms: u64,
+) -> GuestSpec {
+    GuestSpec {
+        run_id: run_id.to_string(),
+        scenario: scenario.to_string(),
+        probe_only: false,
+        heartbeat_ms,
+        sample_ms: 500,
+        settle_ms,
+        max_pressure_ms,
+        sysctls,
+        processes,
+    }
+}
+
+fn new_run_id(scenario: &str, release: &str, rep: u32) -> String {
+    let now = SystemTime::now();
+    let stamp = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .replace([':', '-'], "");
+    let nanos = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let series: String = release.split(['-', '+']).next().unwrap_or("k").to_string();
+    format!(
+        "{stamp}-{scenario}-{series}-r{rep}-{:04x}{:04x}",
+        std::process::id() & 0xffff,
+        nanos & 0xffff
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn one_run(
+    opts: &RunOptions,
+    scenario: &scenario::Scenario,
+    settings: &BTreeMap<String, String>,
+    prepared: &Prepared,
+    store: &Store,
+    rep: u32,
+    qemu_version: &str,
+    progress: &Progress,
+) -> Result<RunRecord, CliError> {
+    let kernel = &prepared.kernel;
+    let run_id = new_run_id(scenario.name, &kernel.release, rep);
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let run = store
+        .begin_run(&run_id)
+        .map_err(|e| CliError::Internal(e.to_string()))?;
+    let line = progress.guest(&format!("{} {} r{rep}", kernel.spec, scenario.name));
+
+    // The guest ends its pressure phase on its own a little before the harness's limit,
+    // so a slow scenario still reports `done` rather than being cut off.
+    let max_pressure_ms = (opts.timeout.as_millis() as u64)
+        .saturating_sub(15_000)
+        .max(opts.timeout.as_millis() as u64 * 3 / 4);
+    let spec = guest_spec(
+        &run_id,
+        scenario.name,
+        settings.clone(),
+        scenario.processes(),
+        opts.heartbeat_ms,
+        opts.settle_ms,
+        max_pressure_ms,
+    );
+    let initrd = run.path.join(RUN_INITRD);
+    let written = std::fs::write(run.path.join(SPEC_FILE), spec.to_json())
+        .map_err(|e| e.to_string())
+        .and_then(|_| {
+            initramfs::write_run_initrd(&prepared.base_initrd, &spec.to_json(), &initrd)
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = written {
+        store.abandon(run);
+        return Err(CliError::Internal(format!(
+            "cannot prepare run {run_id}: {e}"
+        )));
+    }
+    let cmdline = kernel_cmdline(&[]);
+    let machine = GuestMachine {
+        accel: prepared.accel.used,
+        memory_mib: opts.memory_mib,
+        cpus: opts.cpus,
+        kernel: kernel.bzimage.clone(),
+        initrd: initrd.clone(),
+        cmdline: cmdline.clone(),
+    };
+    let limits = Limits {
+        boot: opts.boot_timeout,
+        total: opts.timeout,
+        silence: opts.silence_timeout,
+        poll: session::DEFAULT_POLL,
+    };
+    let obs = session::watch(&machine, &run.path, limits, &mut |p| line.phase(p));
+    // The per-run initrd is a copy of the cached base: not worth keeping.
+    let _ = std::fs::remove_file(&initrd);
+    if let Some(code) = cleanup::interrupted_exit_code() {
+        let kept = store.abandon(run);
+        line.finish("interrupted");
+        progress.note(&format!(
+            "artifacts of the interrupted run kept in {}",
+            kept.display()
+        ));
+        return Err(CliError::Interrupted(code));
+    }
+
+    let mut v = verdict::judge(
+        &obs,
+        Thresholds {
+            responsive_gap_ms: opts.responsive_gap_ms,
+        },
+    );
+    let ready = obs.agent.iter().find_map(|e| match e {
+        Event::Ready {
+            release,
+            mem_total_kb,
+            ..
+        } => Some((release.clone(), *mem_total_kb)),
+        _ => None,
+    });
+    let mut setup = setup_checks(&obs.agent);
+    if let Some((release, _)) = &ready {
+        let ok = kernel.release == "unknown" || *release == kernel.release;
+        setup.push(SetupCheck {
+            name: "kernel release".into(),
+            ok,
+            detail: format!("guest runs {release}, resolved {}", kernel.release),
+        });
+        if !ok && v.outcome != Outcome::Error {
+            v.outcome = Outcome::Error;
+            v.reason = format!(
+                "setup check failed: guest runs {release}, expected {}",
+                kernel.release
+            );
+        }
+    }
+    let dir = Store::relative_run_dir(&run_id);
+    let record = RunRecord {
+        schema: SCHEMA_VERSION,
+        run_id: run_id.clone(),
+        started_at,
+        scenario: scenario.name.to_string(),
+        kernel: KernelInfo {
+            spec: kernel.spec.clone(),
+            release: kernel.release.clone(),
+            sha256: kernel.sha256.clone(),
+            package: kernel.package.clone(),
+        },
+        accel: AccelInfo {
+            used: prepared.accel.used.as_str().to_string(),
+            requested: opts.accel.as_str().to_string(),
+            reason: prepared.accel.reason.clone(),
+        },
+        guest: GuestInfo {
+            memory_mib: opts.memory_mib,
+            cpus: opts.cpus,
+            cmdline,
+            mem_total_kb: ready.map(|r| r.1),
+        },
+        settings: settings.clone(),
+        rep,
+        outcome: v.outcome,
+        outcome_reason: v.reason,
+        setup,
+        oom_invocations: v.oom_invocations,
+        kills: v.kills,
+        wrong_victim_kills: v.wrong_victim_kills,
+        reaper: v.reaper,
+        processes: v.processes,
+        time_to_first_kill_ms: v.time_to_first_kill_ms,
+        time_to_recovery_ms: v.time_to_recovery_ms,
+        max_heartbeat_gap_ms: v.max_heartbeat_gap_ms,
+        boot_ms: obs.ready_after.map(|d| d.as_millis() as u64),
+        wall_ms: obs.wall.as_millis() as u64,
+        clock_offset_ms: obs.clock_offset_ms,
+        qemu_version: qemu_version.to_string(),
+        oomlab_version: env!("CARGO_PKG_VERSION").to_string(),
+        artifacts: Artifacts {
+            console: format!("{dir}/{CONSOLE_LOG}"),
+            events: format!("{dir}/{EVENTS_LOG}"),
+            qemu_stderr: format!("{dir}/{STDERR_LOG}"),
+            spec: format!("{dir}/{SPEC_FILE}"),
+            dir,
+        },
+    };
+    commit(store, run, &record)?;
+    line.finish(&format!(
+        "{} ({} kills)",
+        record.outcome,
+        record.kills.len()
+    ));
+    Ok(record)
+}
+
+fn commit(store: &Store, run: RunDir, record: &RunRecord) -> Result<(), CliError> {
+    store
+        .commit(run, record)
+        .map(drop)
+        .map_err(|e| CliError::Internal(e.to_string()))
+}
+
+fn setup_checks(agent: &[Event]) -> Vec<SetupCheck> {
+    agent
+        .iter()
+        .filter_map(|e| match e {
+            Event::Setting {
+                key,
+                requested,
+                actual,
+                ok,
+                ..
+            } => Some(SetupCheck {
+                name: format!("sysctl {key}"),
+                ok: *ok,
+                detail: format!(
+                    "asked {requested}, read back {}",
+                    actual.as_deref().unwrap_or("nothing")
+                ),
+            }),
+            Event::Module {
+                name, ok, error, ..
+            } => Some(SetupCheck {
+                name: format!("module {name}"),
+                ok: *ok,
+                detail: error.clone().unwrap_or_else(|| "loaded".into()),
+            }),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,240 @@
+//! Boot one guest and watch it until it ends, with every wait bounded.
+//!
+//! The session only observes: it collects the agent's events and the kernel's log
+//! events and says how the guest ended. Judging what that means is the verdict's job.
+
+use crate::channels::FileTail;
+use crate::cleanup;
+use crate::qemu::command::{CONSOLE_LOG, EVENTS_LOG};
+use crate::qemu::{GuestMachine, QemuProcess};
+use oomlab_workloads::event::Event;
+use oomlab_workloads::CLOCK_MARKER;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How often the channels are read when the caller has no reason to choose.
+pub const DEFAULT_POLL: Duration = Duration::from_millis(50);
+/// After the agent says `done`, the guest powers off; QEMU gets this long to exit.
+const POWEROFF_GRACE: Duration = Duration::from_secs(15);
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// QEMU start to agent-ready.
+    pub boot: Duration,
+    /// QEMU start to the end of the run.
+    pub total: Duration,
+    /// After ready: both channels silent this long means the guest is hung.
+    pub silence: Duration,
+    /// How often to read the channels (the resolution of boot_ms).
+    pub poll: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EndReason {
+    /// The agent said `done` and the guest powered off.
+    Finished,
+    /// QEMU exited without the agent saying `done` (panic reboot, triple fault, crash).
+    QemuExited(String),
+    BootTimeout,
+    Timeout,
+    /// Console and event channel both silent for the silence limit.
+    Silent,
+    Interrupted(i32),
+    SpawnFailed(String),
+}
+
+/// What the guest phase looks like from outside, for progress display.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Phase {
+    Boot,
+    Setup,
+    Pressure,
+    OomKill(usize),
+    Finishing,
+}
+
+#[derive(Debug, Default)]
+pub struct Observation {
+    pub agent: Vec<Event>,
+    pub kernel: Vec<oomlab_klog::Event>,
+    /// printk clock minus agent monotonic clock, from the agent's kmsg marker.
+    pub clock_offset_ms: Option<i64>,
+    pub ready_after: Option<Duration>,
+    pub wall: Duration,
+    pub end: Option<EndReason>,
+    pub console_bytes: u64,
+    pub qmp_error: Option<String>,
+}
+
+/// Split a console line into its printk timestamp (µs) and the rest.
+pub fn printk_timestamp_us(line: &str) -> Option<(u64, &str)> {
+    let rest = line.trim_start().strip_prefix('[')?;
+    let (ts, after) = rest.split_once(']')?;
+    let (secs, frac) = ts.trim().split_once('.')?;
+    let secs: u64 = secs.parse().ok()?;
+    let frac6 = format!("{frac:0<6}");
+    let us: u64 = frac6.get(..6)?.parse().ok()?;
+    Some((secs.checked_mul(1_000_000)?.checked_add(us)?, after))
+}
+
+/// Offset of printk time over agent time, from the line the agent wrote to /dev/kmsg.
+pub fn clock_offset_from_marker(line: &str) -> Option<i64> {
+    let (printk_us, rest) = printk_timestamp_us(line)?;
+    let mono_us: u64 = rest
+        .split_once(CLOCK_MARKER)?
+        .1
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
+    Some((printk_us as i64 - mono_us as i64) / 1_000)
+}
+
+pub fn watch(
+    machine: &GuestMachine,
+    run_dir: &Path,
+    limits: Limits,
+    on_phase: &mut dyn FnMut(Phase),
+) -> Observation {
+    let mut obs = Observation::default();
+    let mut qemu = match QemuProcess::spawn(machine, run_dir) {
+        Ok(q) => q,
+        Err(e) => {
+            obs.end = Some(EndReason::SpawnFailed(e));
+            return obs;
+        }
+    };
+    obs.qmp_error = qemu.qmp_error.clone();
+    let mut console = FileTail::new(run_dir.join(CONSOLE_LOG));
+    let mut events = FileTail::new(run_dir.join(EVENTS_LOG));
+    let mut parser = oomlab_klog::Parser::new();
+    let mut last_activity = Instant::now();
+    let mut done_at: Option<Instant> = None;
+    let mut phase = Phase::Boot;
+    on_phase(phase);
+
+    let end = loop {
+        let got_console = ingest_console(&mut obs, &mut parser, console.poll());
+        let got_events = ingest_events(&mut obs, events.poll());
+        if got_console || got_events {
+            last_activity = Instant::now();
+        }
+        let next = phase_of(&obs, done_at.is_some(), phase);
+        if next != phase {
+            phase = next;
+            on_phase(phase);
+        }
+        if done_at.is_none() && obs.agent.iter().any(|e| matches!(e, Event::Done { .. })) {
+            done_at = Some(Instant::now());
+        }
+        if obs.ready_after.is_none() && obs.agent.iter().any(|e| matches!(e, Event::Ready { .. })) {
+            obs.ready_after = Some(qemu.started.elapsed());
+        }
+        let elapsed = qemu.started.elapsed();
+        if let Some(sig) = cleanup::interrupted() {
+            break EndReason::Interrupted(sig);
+        }
+        if let Some(status) = qemu.try_wait() {
+            break if done_at.is_some() {
+                EndReason::Finished
+            } else {
+                EndReason::QemuExited(status.to_string())
+            };
+        }
+        if let Some(t) = done_at {
+            if t.elapsed() > POWEROFF_GRACE {
+                break EndReason::QemuExited("guest did not power off after done".into());
+            }
+        }
+        if obs.ready_after.is_none() && elapsed > limits.boot {
+            break EndReason::BootTimeout;
+        }
+        if elapsed > limits.total {
+            break EndReason::Timeout;
+        }
+        if obs.ready_after.is_some() && last_activity.elapsed() > limits.silence {
+            break EndReason::Silent;
+        }
+        std::thread::sleep(limits.poll);
+    };
+    qemu.stop(STOP_GRACE);
+    obs.wall = qemu.started.elapsed();
+    // Whatever QEMU wrote before it died still counts.
+    ingest_console(&mut obs, &mut parser, console.finish());
+    ingest_events(&mut obs, events.finish());
+    obs.kernel.extend(parser.finish());
+    obs.console_bytes = console.bytes();
+    obs.end = Some(end);
+    drop(qemu);
+    obs
+}
+
+fn ingest_console(
+    obs: &mut Observation,
+    parser: &mut oomlab_klog::Parser,
+    lines: Vec<Vec<u8>>,
+) -> bool {
+    let any = !lines.is_empty();
+    for line in lines {
+        if obs.clock_offset_ms.is_none() {
+            let text = String::from_utf8_lossy(&line);
+            if text.contains(CLOCK_MARKER) {
+                obs.clock_offset_ms = clock_offset_from_marker(&text);
+            }
+        }
+        obs.kernel.extend(parser.push_line(&line));
+    }
+    any
+}
+
+fn ingest_events(obs: &mut Observation, lines: Vec<Vec<u8>>) -> bool {
+    let any = !lines.is_empty();
+    for line in lines {
+        if let Some(e) = Event::from_line(&String::from_utf8_lossy(&line)) {
+            obs.agent.push(e);
+        }
+    }
+    any
+}
+
+fn phase_of(obs: &Observation, done: bool, current: Phase) -> Phase {
+    let kills = obs
+        .kernel
+        .iter()
+        .filter(|e| matches!(e, oomlab_klog::Event::Kill { .. }))
+        .count();
+    if done {
+        Phase::Finishing
+    } else if kills > 0 {
+        Phase::OomKill(kills)
+    } else if obs
+        .agent
+        .iter()
+        .any(|e| matches!(e, Event::PressureStart { .. }))
+    {
+        Phase::Pressure
+    } else if obs.agent.iter().any(|e| matches!(e, Event::Ready { .. })) {
+        Phase::Setup
+    } else {
+        current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_printk_timestamps_and_the_clock_marker() {
+        assert_eq!(
+            printk_timestamp_us("[    1.500000] hello"),
+            Some((1_500_000, " hello"))
+        );
+        assert_eq!(printk_timestamp_us("no stamp"), None);
+        let line = format!("[    2.250000] {CLOCK_MARKER}2000000");
+        assert_eq!(clock_offset_from_marker(&line), Some(250));
+        assert_eq!(clock_offset_from_marker("[ 1.0] other"), None);
+    }
+}

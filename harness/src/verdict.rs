@@ -1,0 +1,321 @@
+//! From what was observed to what it means: the outcome and the metrics of one run.
+//!
+//! Rules, first match wins (docs/verdicts.md is the reference):
+//!
+//! | # | condition                                                        | outcome        |
+//! |---|------------------------------------------------------------------|----------------|
+//! | 1 | the harness could not start QEMU, or the agent reported a setup  | `error`        |
+//! |   | failure (bad spec, a sysctl or module that did not take)         |                |
+//! | 2 | the agent never said `ready` (a panic before it included)        | `boot_failure` |
+//! | 3 | the kernel printed `Kernel panic - not syncing`                  | `panic`        |
+//! | 4 | after ready, console and events were silent for the silence limit| `hung`         |
+//! | 5 | the harness's time limit hit, or the guest stopped without `done`| `timeout` / `error` |
+//! | 6 | `done` and no OOM kill                                           | `no_oom`       |
+//! | 7 | `done`, kills, and a responsive heartbeat after the recovery point| `recovered`   |
+//! | 8 | `done`, kills, and no responsive heartbeat after them            | `timeout`      |
+//!
+//! The recovery point is the later of the last OOM kill and the exit of the last hog; a
+//! heartbeat is responsive when its gap is at most `responsive_gap_ms`.
+
+use crate::session::{EndReason, Observation};
+use oomlab_klog::Event as K;
+use oomlab_results::record::{KillRecord, Outcome, ProcessRecord, ReaperCounts};
+use oomlab_workloads::event::Event as A;
+use oomlab_workloads::spec::Role;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    /// A heartbeat gap at most this long shows the guest responsive.
+    pub responsive_gap_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub reason: String,
+    pub kills: Vec<KillRecord>,
+    pub wrong_victim_kills: u32,
+    pub oom_invocations: u64,
+    pub reaper: ReaperCounts,
+    pub processes: Vec<ProcessRecord>,
+    pub time_to_first_kill_ms: Option<u64>,
+    pub time_to_recovery_ms: Option<u64>,
+    pub max_heartbeat_gap_ms: Option<u64>,
+}
+
+pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
+    let pressure_start = obs.agent.iter().find_map(|e| match e {
+        A::PressureStart { t_ms } => Some(*t_ms),
+        _ => None,
+    });
+    let processes = processes(&obs.agent);
+    let roles: HashMap<u32, Role> = processes
+        .iter()
+        .filter_map(|p| Some((p.pid, role_from_str(&p.role)?)))
+        .collect();
+    // Kernel times are printk times; move them onto the agent's clock.
+    let offset = obs.clock_offset_ms.unwrap_or(0);
+    let to_agent = |t: Option<u64>| t.map(|t| t as i64 - offset);
+    let since_pressure = |t: Option<i64>| -> Option<i64> { Some(t? - pressure_start? as i64) };
+
+    let mut kills = Vec::new();
+    let mut reaper = ReaperCounts::default();
+    let mut oom_invocations = 0;
+    let mut panic = None;
+    for e in &obs.kernel {
+        match e {
+            K::Kill {
+                t_ms,
+                pid,
+                comm,
+                memcg,
+                anon_rss_kb,
+                oom_score_adj,
+                ..
+            } => kills.push((
+                to_agent(*t_ms),
+                KillRecord {
+                    pid: *pid,
+                    comm: comm.clone(),
+                    role: roles.get(pid).map_or("unknown", |r| r.as_str()).to_string(),
+                    anon_rss_kb: *anon_rss_kb,
+                    oom_score_adj: *oom_score_adj,
+                    memcg: memcg.clone(),
+                    t_ms: since_pressure(to_agent(*t_ms)),
+                },
+            )),
+            K::Reaper { result, .. } => match result {
+                oomlab_klog::ReapResult::Reaped => reaper.reaped += 1,
+                oomlab_klog::ReapResult::Unable => reaper.unable += 1,
+            },
+            K::OomInvoked { .. } => oom_invocations += 1,
+            K::Panic { message, .. } => panic = panic.or(Some(message.clone())),
+            _ => {}
+        }
+    }
+    let wrong_victim_kills = kills.iter().filter(|(_, k)| k.role != "hog").count() as u32;
+
+    let heartbeats: Vec<(u64, u64)> = obs
+        .agent
+        .iter()
+        .filter_map(|e| match e {
+            A::Heartbeat { t_ms, gap_ms, .. } => Some((*t_ms, *gap_ms)),
+            _ => None,
+        })
+        .collect();
+    let max_heartbeat_gap_ms = heartbeats.iter().map(|h| h.1).max();
+    let first_kill_agent = kills.iter().filter_map(|(t, _)| *t).min();
+    let last_kill_agent = kills.iter().filter_map(|(t, _)| *t).max();
+    let last_hog_exit = obs
+        .agent
+        .iter()
+        .filter_map(|e| match e {
+            A::Exited {
+                t_ms,
+                role: Some(Role::Hog),
+                ..
+            } => Some(*t_ms as i64),
+            _ => None,
+        })
+        .max();
+    let recovery_point = last_kill_agent.max(last_hog_exit);
+    let recovered_at = recovery_point.and_then(|rp| {
+        heartbeats
+            .iter()
+            .find(|(t, gap)| *t as i64 > rp && *gap <= thresholds.responsive_gap_ms)
+            .map(|(t, _)| *t)
+    });
+    let clamp = |v: Option<i64>| v.map(|v| v.max(0) as u64);
+    let ps = pressure_start.map(|p| p as i64);
+    let time_to_first_kill_ms = clamp(first_kill_agent.zip(ps).map(|(k, p)| k - p));
+    let time_to_recovery_ms = if kills.is_empty() {
+        None
+    } else {
+        clamp(recovered_at.map(|r| r as i64).zip(ps).map(|(r, p)| r - p))
+    };
+
+    let (outcome, reason) = outcome(obs, panic, &kills, recovered_at.is_some());
+    Verdict {
+        outcome,
+        reason,
+        kills: kills.into_iter().map(|(_, k)| k).collect(),
+        wrong_victim_kills,
+        oom_invocations,
+        reaper,
+        processes,
+        time_to_first_kill_ms,
+        time_to_recovery_ms,
+        max_heartbeat_gap_ms,
+    }
+}
+
+fn outcome(
+    obs: &Observation,
+    panic: Option<String>,
+    kills: &[(Option<i64>, KillRecord)],
+    recovered: bool,
+) -> (Outcome, String) {
+    let ready = obs.agent.iter().any(|e| matches!(e, A::Ready { .. }));
+    let done = obs.agent.iter().find_map(|e| match e {
+        A::Done { reason, .. } => Some(reason.clone()),
+        _ => None,
+    });
+    if let Some(EndReason::SpawnFailed(e)) = &obs.end {
+        return (Outcome::Error, e.clone());
+    }
+    if let Some(failure) = setup_failure(obs) {
+        return (Outcome::Error, failure);
+    }
+    if !ready {
+        let why = match &obs.end {
+            _ if panic.is_some() => format!(
+                "kernel panic during boot, before agent-ready: {}",
+                panic.unwrap_or_default()
+            ),
+            Some(EndReason::BootTimeout) => "no agent-ready within the boot limit".to_string(),
+            Some(EndReason::QemuExited(s)) => format!("QEMU exited before agent-ready ({s})"),
+            Some(EndReason::Interrupted(s)) => format!("interrupted by signal {s} during boot"),
+            other => format!("the agent never reported ready ({other:?})"),
+        };
+        return (Outcome::BootFailure, why);
+    }
+    if let Some(message) = panic {
+        return (Outcome::Panic, format!("kernel panic: {message}"));
+    }
+    match &obs.end {
+        Some(EndReason::Silent) => {
+            return (
+                Outcome::Hung,
+                "console and event channel both went silent".into(),
+            )
+        }
+        Some(EndReason::Timeout) => {
+            return (
+                Outcome::Timeout,
+                format!(
+                    "the harness time limit ended the run after {} kill(s)",
+                    kills.len()
+                ),
+            )
+        }
+        Some(EndReason::QemuExited(s)) if done.is_none() => {
+            return (
+                Outcome::Error,
+                format!("the guest stopped without finishing the scenario ({s})"),
+            )
+        }
+        Some(EndReason::Interrupted(s)) => {
+            return (Outcome::Error, format!("interrupted by signal {s}"))
+        }
+        _ => {}
+    }
+    let done = done.unwrap_or_default();
+    if kills.is_empty() {
+        (
+            Outcome::NoOom,
+            format!("scenario ended ({done}) without an OOM kill"),
+        )
+    } else if recovered {
+        (
+            Outcome::Recovered,
+            format!("{} kill(s), responsive heartbeat afterwards", kills.len()),
+        )
+    } else {
+        (
+            Outcome::Timeout,
+            format!(
+                "{} kill(s) but no responsive heartbeat after the last one before the scenario ended ({done})",
+                kills.len()
+            ),
+        )
+    }
+}
+
+/// A run whose own setup failed is not a kernel result.
+fn setup_failure(obs: &Observation) -> Option<String> {
+    let pressure_at = obs
+        .agent
+        .iter()
+        .position(|e| matches!(e, A::PressureStart { .. }));
+    for (i, e) in obs.agent.iter().enumerate() {
+        let before_pressure = pressure_at.is_none_or(|p| i < p);
+        match e {
+            A::Setting {
+                key,
+                requested,
+                actual,
+                ok: false,
+                error,
+                ..
+            } => {
+                return Some(format!(
+                    "setup check failed: {key} asked {requested}, read back {}{}",
+                    actual.as_deref().unwrap_or("nothing"),
+                    error
+                        .as_ref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
+                ))
+            }
+            A::Module {
+                name,
+                ok: false,
+                error,
+                ..
+            } => {
+                return Some(format!(
+                    "setup check failed: module {name} did not load ({})",
+                    error.as_deref().unwrap_or("?")
+                ))
+            }
+            A::Error { message, .. } if before_pressure => {
+                return Some(format!("agent error: {message}"))
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn processes(agent: &[A]) -> Vec<ProcessRecord> {
+    let mut out: Vec<ProcessRecord> = Vec::new();
+    for e in agent {
+        match e {
+            A::Started {
+                name, role, pid, ..
+            } => out.push(ProcessRecord {
+                name: name.clone(),
+                role: role.as_str().to_string(),
+                pid: *pid,
+                exit_code: None,
+                signal: None,
+                stopped_by_agent: false,
+            }),
+            A::Exited {
+                pid,
+                code,
+                signal,
+                stopped_by_agent,
+                ..
+            } => {
+                if let Some(p) = out.iter_mut().find(|p| p.pid == *pid) {
+                    p.exit_code = *code;
+                    p.signal = *signal;
+                    p.stopped_by_agent = *stopped_by_agent;
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn role_from_str(s: &str) -> Option<Role> {
+    match s {
+        "hog" => Some(Role::Hog),
+        "expendable" => Some(Role::Expendable),
+        "bystander" => Some(Role::Bystander),
+        _ => None,
+    }
+}
