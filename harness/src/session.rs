@@ -171,6 +171,24 @@ pub fn watch(
     obs
 }
 
+/// Build an observation from saved artifacts (a run folder's console.log and
+/// events.jsonl), as the live watcher would have seen them.
+pub fn observe_logs(console: &[u8], events: &[u8], end: EndReason) -> Observation {
+    let mut obs = Observation::default();
+    let mut parser = oomlab_klog::Parser::new();
+    let lines = |b: &[u8]| {
+        b.split(|&c| c == b'\n')
+            .map(<[u8]>::to_vec)
+            .collect::<Vec<_>>()
+    };
+    ingest_console(&mut obs, &mut parser, lines(console));
+    ingest_events(&mut obs, lines(events));
+    obs.kernel.extend(parser.finish());
+    obs.console_bytes = console.len() as u64;
+    obs.end = Some(end);
+    obs
+}
+
 fn ingest_console(
     obs: &mut Observation,
     parser: &mut oomlab_klog::Parser,

@@ -319,3 +319,164 @@ fn role_from_str(s: &str) -> Option<Role> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::observe_logs;
+
+    const T: Thresholds = Thresholds {
+        responsive_gap_ms: 300,
+    };
+    const CONSOLE_61: &str =
+        include_str!("../tests/fixtures/runs/usemem-6.1-recovered/console.log");
+    const EVENTS_61: &str =
+        include_str!("../tests/fixtures/runs/usemem-6.1-recovered/events.jsonl");
+    const CONSOLE_OOPS: &str = include_str!("../tests/fixtures/runs/boot-oops-6.12/console.log");
+
+    fn judge_logs(console: &str, events: &str, end: EndReason) -> Verdict {
+        judge(&observe_logs(console.as_bytes(), events.as_bytes(), end), T)
+    }
+
+    fn without_events(events: &str, kind: &str) -> String {
+        events
+            .lines()
+            .filter(|l| !l.contains(&format!("\"event\":\"{kind}\"")))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn real_usemem_run_on_6_1_recovers_with_the_hog_killed() {
+        let v = judge_logs(CONSOLE_61, EVENTS_61, EndReason::Finished);
+        assert_eq!(v.outcome, Outcome::Recovered, "{}", v.reason);
+        assert_eq!(v.kills.len(), 1);
+        assert_eq!(v.kills[0].pid, 89);
+        assert_eq!(v.kills[0].role, "hog");
+        assert_eq!(v.kills[0].anon_rss_kb, Some(178640));
+        assert_eq!(v.wrong_victim_kills, 0);
+        let (ttfk, ttr) = (
+            v.time_to_first_kill_ms.unwrap(),
+            v.time_to_recovery_ms.unwrap(),
+        );
+        assert!(ttfk <= ttr, "{ttfk} <= {ttr}");
+        // The hog's kill line is at printk 4.507471 s, the clock marker says printk runs
+        // 45 ms behind the agent clock, and pressure started at agent 2831 ms.
+        assert_eq!(ttfk, 4507 + 45 - 2831);
+        assert_eq!(v.max_heartbeat_gap_ms, Some(102));
+        let bystander = v.processes.iter().find(|p| p.role == "bystander").unwrap();
+        assert!(bystander.stopped_by_agent || bystander.signal == Some(9));
+    }
+
+    #[test]
+    fn a_kill_of_the_bystander_is_a_wrong_victim() {
+        let console =
+            CONSOLE_61.replace("Killed process 89 (usemem)", "Killed process 88 (usemem)");
+        let v = judge_logs(&console, EVENTS_61, EndReason::Finished);
+        assert_eq!(v.kills[0].role, "bystander");
+        assert_eq!(v.wrong_victim_kills, 1);
+    }
+
+    #[test]
+    fn a_kill_of_a_process_the_agent_did_not_start_is_unknown_and_wrong() {
+        let console =
+            CONSOLE_61.replace("Killed process 89 (usemem)", "Killed process 4242 (usemem)");
+        let v = judge_logs(&console, EVENTS_61, EndReason::Finished);
+        assert_eq!(v.kills[0].role, "unknown");
+        assert_eq!(v.wrong_victim_kills, 1);
+    }
+
+    #[test]
+    fn no_responsive_heartbeat_after_the_kill_is_not_recovery() {
+        let events: String = EVENTS_61
+            .lines()
+            .filter(|l| {
+                // Drop every heartbeat after the hog's exit (agent time 4.5 s on).
+                !(l.contains("\"heartbeat\"") && A::from_line(l).is_some_and(|e| e.t_ms() > 4_500))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let v = judge_logs(CONSOLE_61, &events, EndReason::Finished);
+        assert_eq!(v.outcome, Outcome::Timeout, "{}", v.reason);
+        assert_eq!(v.time_to_recovery_ms, None);
+    }
+
+    #[test]
+    fn the_harness_limit_without_done_is_a_timeout() {
+        let v = judge_logs(
+            CONSOLE_61,
+            &without_events(EVENTS_61, "done"),
+            EndReason::Timeout,
+        );
+        assert_eq!(v.outcome, Outcome::Timeout);
+    }
+
+    #[test]
+    fn silence_after_ready_is_hung() {
+        let v = judge_logs(
+            CONSOLE_61,
+            &without_events(EVENTS_61, "done"),
+            EndReason::Silent,
+        );
+        assert_eq!(v.outcome, Outcome::Hung);
+    }
+
+    #[test]
+    fn no_kill_is_no_oom() {
+        let console: String = CONSOLE_61
+            .lines()
+            .filter(|l| !l.contains("Killed process"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let v = judge_logs(&console, EVENTS_61, EndReason::Finished);
+        assert_eq!(v.outcome, Outcome::NoOom, "{}", v.reason);
+        assert_eq!(v.time_to_first_kill_ms, None);
+        assert_eq!(v.time_to_recovery_ms, None);
+    }
+
+    #[test]
+    fn a_panic_after_ready_is_panic() {
+        let console = format!("{CONSOLE_61}[    9.000000] Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled\n");
+        let v = judge_logs(
+            &console,
+            &without_events(EVENTS_61, "done"),
+            EndReason::QemuExited("exit status: 0".into()),
+        );
+        assert_eq!(v.outcome, Outcome::Panic, "{}", v.reason);
+        assert!(v.reason.contains("panic_on_oom"), "{}", v.reason);
+    }
+
+    #[test]
+    fn a_real_boot_oops_on_6_12_is_a_boot_failure_that_names_the_panic() {
+        let v = judge_logs(
+            CONSOLE_OOPS,
+            "",
+            EndReason::QemuExited("exit status: 0".into()),
+        );
+        assert_eq!(v.outcome, Outcome::BootFailure);
+        assert!(v.reason.contains("panic during boot"), "{}", v.reason);
+        assert!(
+            v.reason.contains("Fatal exception in interrupt"),
+            "{}",
+            v.reason
+        );
+    }
+
+    #[test]
+    fn a_setting_that_did_not_take_is_an_error_not_a_kernel_result() {
+        let events = EVENTS_61.replace(
+            r#""actual":"7\t4\t1\t7","ok":true"#,
+            r#""actual":"4\t4\t1\t7","ok":false"#,
+        );
+        assert_ne!(events, EVENTS_61, "fixture changed: update the replacement");
+        let v = judge_logs(CONSOLE_61, &events, EndReason::Finished);
+        assert_eq!(v.outcome, Outcome::Error);
+        assert!(v.reason.contains("kernel.printk"), "{}", v.reason);
+    }
+
+    #[test]
+    fn qemu_that_cannot_start_is_an_error() {
+        let v = judge_logs("", "", EndReason::SpawnFailed("cannot start qemu".into()));
+        assert_eq!(v.outcome, Outcome::Error);
+    }
+}
