@@ -41,7 +41,10 @@ pub fn run(file: &Path, json: bool) -> Result<(), CliError> {
                 .map_or_else(|| "?".into(), |v| v.to_string()),
             k.memcg
                 .as_ref()
-                .map(|m| format!(", memcg {m}"))
+                .map(|m| match m.as_str() {
+                    "" => ", memcg (path not logged)".to_string(),
+                    m => format!(", memcg {m}"),
+                })
                 .unwrap_or_default()
         );
     }

@@ -1,0 +1,94 @@
+//! Helpers shared by the end-to-end tests.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub fn oomlab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_oomlab"))
+}
+
+/// Run oomlab to completion with a bound; panics (fails the test) if it hangs.
+pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn oomlab");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.expect("wait oomlab"),
+        Err(_) => {
+            // SAFETY-free: plain kill of our own child.
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("oomlab did not finish within {limit:?}");
+        }
+    }
+}
+
+pub fn records(out: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(out.join("runs.jsonl")).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("runs.jsonl line is JSON"))
+        .collect()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Direct children of `pid` whose command name is `name`.
+pub fn children_named(pid: u32, name: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in dir.flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...
+        let Some((comm_part, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        let comm = comm_part.split_once(" (").map_or("", |c| c.1);
+        let ppid: u32 = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        if ppid == pid && comm.starts_with(name) {
+            found.push(child);
+        }
+    }
+    found
+}
+
+pub fn alive(pid: u32) -> bool {
+    // A zombie is dead for our purposes.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    cond()
+}

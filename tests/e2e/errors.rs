@@ -1,0 +1,90 @@
+//! Bad input: one clear line, a non-zero exit, nothing half-written, no hang.
+
+use crate::common::*;
+use std::time::Duration;
+
+fn one_line_error(args: &[&str], out: &std::path::Path, expect: &str) {
+    let o = run_bounded(
+        oomlab().args(args).arg("--out").arg(out),
+        Duration::from_secs(120),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "exit code for {args:?}: {}",
+        stderr(&o)
+    );
+    let err = stderr(&o);
+    // Progress notes may precede it (e.g. "looking up Debian kernels"); the error is
+    // exactly one line, the last, prefixed "oomlab: ".
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("oomlab: ")).collect();
+    assert_eq!(errors.len(), 1, "expected one error line, got: {err}");
+    assert_eq!(err.lines().last(), Some(errors[0]), "{err}");
+    assert!(errors[0].contains(expect), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_kernel_file() {
+    let out = tempfile::tempdir().unwrap();
+    one_line_error(
+        &["run", "--kernel", "/nonexistent/bzImage"],
+        out.path(),
+        "/nonexistent/bzImage",
+    );
+    assert!(records(out.path()).is_empty());
+}
+
+#[test]
+fn unknown_debian_series() {
+    let out = tempfile::tempdir().unwrap();
+    one_line_error(&["run", "--kernel", "debian:2.4"], out.path(), "2.4");
+}
+
+#[test]
+fn unknown_scenario() {
+    let out = tempfile::tempdir().unwrap();
+    one_line_error(
+        &["run", "--scenario", "no-such-thing"],
+        out.path(),
+        "unknown scenario",
+    );
+}
+
+#[test]
+fn unwritable_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    one_line_error(&["run"], &file.join("sub"), "--out");
+}
+
+#[test]
+fn bad_setting() {
+    let out = tempfile::tempdir().unwrap();
+    one_line_error(&["run", "--set", "net.core.x=1"], out.path(), "vm.*");
+}
+
+#[test]
+fn garbage_kernel_is_a_boot_failure_record() {
+    let out = tempfile::tempdir().unwrap();
+    let garbage = out.path().join("garbage-bzImage");
+    std::fs::write(&garbage, vec![0x5au8; 4 << 20]).unwrap();
+    let o = run_bounded(
+        oomlab()
+            .args(["run", "--accel", "tcg", "--boot-timeout", "30", "--kernel"])
+            .arg(&garbage)
+            .arg("--out")
+            .arg(out.path().join("res")),
+        Duration::from_secs(120),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let recs = records(&out.path().join("res"));
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["outcome"], "boot_failure", "{}", recs[0]);
+    let err = stderr(&o);
+    assert!(err.lines().any(|l| l.contains("boot_failure")), "{err}");
+}

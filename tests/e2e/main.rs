@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `oomlab` binary boots real Debian kernels under QEMU.
+//!
+//! Needs qemu-system-x86_64, apt-get (kernels are fetched on first use into the normal
+//! cache) and the guest binaries built (`cargo build --workspace`). See README.
+
+mod common;
+mod errors;
+mod signals;
+mod usemem;

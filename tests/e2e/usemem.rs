@@ -1,0 +1,118 @@
+//! The spine: usemem on Debian 6.1 and 6.12 recovers after killing the hog.
+
+use crate::common::*;
+use std::time::Duration;
+
+fn usemem_recovers(kernel: &str, series: &str) {
+    let out = tempfile::tempdir().unwrap();
+    let o = run_bounded(
+        oomlab()
+            .args(["run", "--scenario", "usemem", "--kernel", kernel, "--out"])
+            .arg(out.path()),
+        Duration::from_secs(900),
+    );
+    assert!(o.status.success(), "oomlab run failed: {}", stderr(&o));
+    let recs = records(out.path());
+    assert_eq!(recs.len(), 1, "one record per run");
+    let r = &recs[0];
+    let ctx = serde_json::to_string_pretty(r).unwrap();
+    assert_eq!(r["outcome"], "recovered", "{ctx}");
+    let release = r["kernel"]["release"].as_str().unwrap();
+    assert!(
+        release.starts_with(&format!("{series}.")),
+        "release {release} is not {series}: {ctx}"
+    );
+    assert_eq!(r["kernel"]["sha256"].as_str().unwrap().len(), 64);
+    assert!(
+        ["tcg", "kvm"].contains(&r["accel"]["used"].as_str().unwrap()),
+        "{ctx}"
+    );
+
+    let kills = r["kills"].as_array().unwrap();
+    assert!(!kills.is_empty(), "{ctx}");
+    let hog_pid = r["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["role"] == "hog")
+        .and_then(|p| p["pid"].as_u64())
+        .expect("the agent reported the hog's pid");
+    for k in kills {
+        assert_eq!(k["role"], "hog", "{ctx}");
+        assert_eq!(k["pid"].as_u64(), Some(hog_pid), "{ctx}");
+    }
+    assert_eq!(r["wrong_victim_kills"], 0);
+    let ttfk = r["time_to_first_kill_ms"].as_u64().expect("ttfk");
+    let ttr = r["time_to_recovery_ms"].as_u64().expect("ttr");
+    let wall = r["wall_ms"].as_u64().unwrap();
+    assert!(
+        ttfk <= ttr && ttr < wall,
+        "ttfk {ttfk} <= ttr {ttr} < wall {wall}: {ctx}"
+    );
+    assert!(r["boot_ms"].as_u64().is_some());
+    assert!(
+        r["setup"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ok"] == true),
+        "{ctx}"
+    );
+
+    // Artifacts: the raw console and the agent's event log, referenced relative to --out.
+    let console =
+        std::fs::read_to_string(out.path().join(r["artifacts"]["console"].as_str().unwrap()))
+            .unwrap();
+    assert!(
+        console.contains("Killed process"),
+        "console log lacks the kill"
+    );
+    let events =
+        std::fs::read_to_string(out.path().join(r["artifacts"]["events"].as_str().unwrap()))
+            .unwrap();
+    assert!(events.contains("\"event\":\"done\""));
+    assert!(out
+        .path()
+        .join(r["artifacts"]["dir"].as_str().unwrap())
+        .join("record.json")
+        .exists());
+}
+
+#[test]
+fn usemem_recovers_on_debian_6_1() {
+    usemem_recovers("debian:6.1", "6.1");
+}
+
+#[test]
+fn usemem_recovers_on_debian_6_12() {
+    usemem_recovers("debian:6.12", "6.12");
+}
+
+#[test]
+fn a_second_run_appends_to_the_same_out() {
+    let out = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let o = run_bounded(
+            oomlab()
+                .args([
+                    "run",
+                    "--kernel",
+                    "debian:6.1",
+                    "--accel",
+                    "tcg",
+                    "--json",
+                    "--out",
+                ])
+                .arg(out.path()),
+            Duration::from_secs(900),
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        // --json puts exactly the new record on stdout.
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    }
+    let recs = records(out.path());
+    assert_eq!(recs.len(), 2);
+    assert_ne!(recs[0]["run_id"], recs[1]["run_id"]);
+    assert_eq!(recs[0]["accel"]["used"], "tcg");
+}
