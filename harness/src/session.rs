@@ -173,6 +173,7 @@ pub fn watch(
 
 /// Build an observation from saved artifacts (a run folder's console.log and
 /// events.jsonl), as the live watcher would have seen them.
+#[cfg(test)]
 pub fn observe_logs(console: &[u8], events: &[u8], end: EndReason) -> Observation {
     let mut obs = Observation::default();
     let mut parser = oomlab_klog::Parser::new();
