@@ -139,6 +139,7 @@ fn run_options(o: &BenchOptions, out: &Path) -> RunOptions {
         scenario: "usemem".into(),
         kernels: vec![o.kernel.clone()],
         modules: None,
+        load_modules: vec![],
         out: out.join("results"),
         accel: o.accel,
         memory_mib: 256,

@@ -63,6 +63,11 @@ pub struct RunArgs {
     /// Kernel: debian:SERIES[-FLAVOUR] (debian:6.1, debian:6.12, debian:6.12-rt, debian:6.1-amd64) or a bzImage path. Repeat for several.
     #[arg(long = "kernel", default_value = "debian:6.1")]
     pub kernels: Vec<String>,
+    /// Kernel module to pack into the initramfs (with its dependencies, from the
+    /// kernel's modules.dep) and load in the guest before pressure; its load is a setup
+    /// check of the run. Repeatable.
+    #[arg(long = "load-module")]
+    pub load_modules: Vec<String>,
     /// Modules directory for a bzImage path (lib/modules/RELEASE or a directory holding it).
     #[arg(long)]
     pub modules: Option<PathBuf>,

@@ -74,6 +74,7 @@ fn run_command(a: cli::RunArgs) -> Result<u8, CliError> {
         scenario: a.scenario,
         kernels: a.kernels,
         modules: a.modules,
+        load_modules: a.load_modules,
         out: a.out,
         accel: a.accel,
         memory_mib: a.memory,

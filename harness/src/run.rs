@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub scenario: String,
     pub kernels: Vec<String>,
     pub modules: Option<PathBuf>,
+    /// Modules the guest loads before pressure (dependencies are added).
+    pub load_modules: Vec<String>,
     pub out: PathBuf,
     pub accel: AccelRequest,
     pub memory_mib: u64,
@@ -135,8 +137,12 @@ pub(crate) fn prepare(
         progress.note(&format!("{spec_text}: {m}"))
     })
     .map_err(|e| CliError::Usage(e.to_string()))?;
-    let base_initrd = initramfs::build_base(&kernel, &tools.agent, &tools.files, &[], cache)
-        .map_err(|e| CliError::Internal(e.to_string()))?;
+    let modules: Vec<&str> = opts.load_modules.iter().map(String::as_str).collect();
+    let base_initrd = initramfs::build_base(&kernel, &tools.agent, &tools.files, &modules, cache)
+        .map_err(|e| match e {
+        oomlab_vm_images::Error::Io { .. } => CliError::Internal(e.to_string()),
+        _ => CliError::Usage(e.to_string()),
+    })?;
     let probe_kernel = kernel.bzimage.clone();
     let probe_base = base_initrd.clone();
     let accel = accel::choose(opts.accel, qemu_version, &cache.root, move || {

@@ -45,6 +45,16 @@ fn unknown_debian_series() {
 }
 
 #[test]
+fn unknown_module() {
+    let out = tempfile::tempdir().unwrap();
+    one_line_error(
+        &["run", "--load-module", "no_such_module"],
+        out.path(),
+        "no_such_module",
+    );
+}
+
+#[test]
 fn unknown_scenario() {
     let out = tempfile::tempdir().unwrap();
     one_line_error(
