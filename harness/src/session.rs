@@ -65,6 +65,33 @@ pub struct Observation {
     pub end: Option<EndReason>,
     pub console_bytes: u64,
     pub qmp_error: Option<String>,
+    /// Milestones seen so far, kept as the streams are read so the watch loop need
+    /// not rescan every event on every poll.
+    pub progress: Milestones,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Milestones {
+    pub ready: bool,
+    pub pressure: bool,
+    pub kills: usize,
+    pub done: bool,
+}
+
+impl Milestones {
+    fn phase(&self) -> Phase {
+        if self.done {
+            Phase::Finishing
+        } else if self.kills > 0 {
+            Phase::OomKill(self.kills)
+        } else if self.pressure {
+            Phase::Pressure
+        } else if self.ready {
+            Phase::Setup
+        } else {
+            Phase::Boot
+        }
+    }
 }
 
 /// Split a console line into its printk timestamp (µs) and the rest.
@@ -121,15 +148,15 @@ pub fn watch(
         if got_console || got_events {
             last_activity = Instant::now();
         }
-        let next = phase_of(&obs, done_at.is_some(), phase);
+        let next = obs.progress.phase();
         if next != phase {
             phase = next;
             on_phase(phase);
         }
-        if done_at.is_none() && obs.agent.iter().any(|e| matches!(e, Event::Done { .. })) {
+        if done_at.is_none() && obs.progress.done {
             done_at = Some(Instant::now());
         }
-        if obs.ready_after.is_none() && obs.agent.iter().any(|e| matches!(e, Event::Ready { .. })) {
+        if obs.ready_after.is_none() && obs.progress.ready {
             obs.ready_after = Some(qemu.started.elapsed());
         }
         let elapsed = qemu.started.elapsed();
@@ -203,7 +230,10 @@ fn ingest_console(
                 obs.clock_offset_ms = clock_offset_from_marker(&text);
             }
         }
-        obs.kernel.extend(parser.push_line(&line));
+        for e in parser.push_line(&line) {
+            obs.progress.kills += matches!(e, oomlab_klog::Event::Kill { .. }) as usize;
+            obs.kernel.push(e);
+        }
     }
     any
 }
@@ -212,33 +242,17 @@ fn ingest_events(obs: &mut Observation, lines: Vec<Vec<u8>>) -> bool {
     let any = !lines.is_empty();
     for line in lines {
         if let Some(e) = Event::from_line(&String::from_utf8_lossy(&line)) {
+            let m = &mut obs.progress;
+            match e {
+                Event::Ready { .. } => m.ready = true,
+                Event::PressureStart { .. } => m.pressure = true,
+                Event::Done { .. } => m.done = true,
+                _ => {}
+            }
             obs.agent.push(e);
         }
     }
     any
-}
-
-fn phase_of(obs: &Observation, done: bool, current: Phase) -> Phase {
-    let kills = obs
-        .kernel
-        .iter()
-        .filter(|e| matches!(e, oomlab_klog::Event::Kill { .. }))
-        .count();
-    if done {
-        Phase::Finishing
-    } else if kills > 0 {
-        Phase::OomKill(kills)
-    } else if obs
-        .agent
-        .iter()
-        .any(|e| matches!(e, Event::PressureStart { .. }))
-    {
-        Phase::Pressure
-    } else if obs.agent.iter().any(|e| matches!(e, Event::Ready { .. })) {
-        Phase::Setup
-    } else {
-        current
-    }
 }
 
 #[cfg(test)]
