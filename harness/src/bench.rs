@@ -17,8 +17,6 @@ use crate::run::{self, RunOptions, Tools};
 use crate::session::{self, Limits};
 use oomlab_vm_images::initramfs;
 use oomlab_vm_images::kernel::KernelSpec;
-use oomlab_workloads::spec::GuestSpec;
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -58,10 +56,7 @@ pub fn run(o: &BenchOptions, progress: &Progress) -> Result<(), CliError> {
     let bare_initrd = initramfs::build_base(&prepared.kernel, &bare_init, &[], &[], &tools.cache)
         .map_err(|e| CliError::Internal(e.to_string()))?;
     let probe_initrd = work.path().join("probe.img");
-    let probe = GuestSpec {
-        probe_only: true,
-        ..run::guest_spec("bench", "probe", BTreeMap::new(), vec![], 100, 1_000, 1_000)
-    };
+    let probe = run::probe_only_spec("bench");
     initramfs::write_run_initrd(&prepared.base_initrd, &probe.to_json(), &probe_initrd)
         .map_err(|e| CliError::Internal(e.to_string()))?;
     let machine = |initrd: &Path| GuestMachine {
@@ -152,6 +147,9 @@ fn run_options(o: &BenchOptions, out: &Path) -> RunOptions {
         sets: vec![],
         heartbeat_ms: 100,
         responsive_gap_ms: 300,
+        probe_ms: 250,
+        probe_kib: 256,
+        probe_threshold_ms: 500,
         settle_ms: 3_000,
     }
 }

@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a scenario on one or more kernels and append the records to --out.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Parse a dmesg, journal or serial console log for OOM kills and reaper results.
     ParseLog {
         /// The log file ("-" for standard input).
@@ -107,6 +107,15 @@ pub struct RunArgs {
     /// A heartbeat gap at most this long counts as responsive (time_to_recovery_ms).
     #[arg(long, default_value_t = 300)]
     pub responsive_gap_ms: u64,
+    /// Start a responsiveness probe (a fresh process touching --probe-kib) this often; 0 disables it.
+    #[arg(long, default_value_t = 250)]
+    pub probe_ms: u64,
+    /// Memory each probe allocates and touches, in KiB.
+    #[arg(long, default_value_t = 256)]
+    pub probe_kib: u64,
+    /// A probe completing within this many ms shows user space responsive (time_to_recovery_ms, stall_ms).
+    #[arg(long, default_value_t = 500)]
+    pub probe_threshold_ms: u64,
     /// After the last hog exits, keep watching this long before ending the run.
     #[arg(long, default_value_t = 3000)]
     pub settle_ms: u64,

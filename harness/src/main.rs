@@ -14,6 +14,7 @@ mod run;
 mod scenario;
 mod session;
 mod settings;
+mod timeline;
 mod verdict;
 
 use clap::Parser;
@@ -40,7 +41,7 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
-        Command::Run(args) => run_command(args),
+        Command::Run(args) => run_command(*args),
         Command::ParseLog { file, json } => parse_log::run(&file, json).map(|_| exit::OK),
         Command::Bench {
             kernel,
@@ -87,6 +88,9 @@ fn run_command(a: cli::RunArgs) -> Result<u8, CliError> {
         sets: a.sets,
         heartbeat_ms: a.heartbeat_ms,
         responsive_gap_ms: a.responsive_gap_ms,
+        probe_ms: a.probe_ms,
+        probe_kib: a.probe_kib,
+        probe_threshold_ms: a.probe_threshold_ms,
         settle_ms: a.settle_ms,
     };
     let progress = progress::Progress::new();

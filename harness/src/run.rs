@@ -40,6 +40,9 @@ pub struct RunOptions {
     pub sets: Vec<String>,
     pub heartbeat_ms: u64,
     pub responsive_gap_ms: u64,
+    pub probe_ms: u64,
+    pub probe_kib: u64,
+    pub probe_threshold_ms: u64,
     pub settle_ms: u64,
 }
 
@@ -149,18 +152,7 @@ pub(crate) fn prepare(
         let initrd = tempfile::NamedTempFile::new()
             .map_err(|e| e.to_string())?
             .into_temp_path();
-        let spec = GuestSpec {
-            probe_only: true,
-            ..guest_spec(
-                "accel-probe",
-                "probe",
-                BTreeMap::new(),
-                vec![],
-                100,
-                1_000,
-                1_000,
-            )
-        };
+        let spec = probe_only_spec("accel-probe");
         initramfs::write_run_initrd(&probe_base, &spec.to_json(), &initrd)
             .map_err(|e| e.to_string())?;
         Ok(ProbeGuest {
@@ -186,25 +178,44 @@ pub(crate) fn prepare(
     })
 }
 
-pub(crate) fn guest_spec(
-    run_id: &str,
-    scenario: &str,
-    sysctls: BTreeMap<String, String>,
-    processes: Vec<oomlab_workloads::spec::ProcessSpec>,
-    heartbeat_ms: u64,
-    settle_ms: u64,
-    max_pressure_ms: u64,
-) -> GuestSpec {
+/// The spec of a guest that only boots, reports ready and powers off (KVM probe, bench).
+pub(crate) fn probe_only_spec(run_id: &str) -> GuestSpec {
     GuestSpec {
         run_id: run_id.to_string(),
-        scenario: scenario.to_string(),
-        probe_only: false,
-        heartbeat_ms,
+        scenario: "probe".to_string(),
+        probe_only: true,
+        heartbeat_ms: 100,
         sample_ms: 500,
-        settle_ms,
-        max_pressure_ms,
-        sysctls,
-        processes,
+        probe_ms: 0,
+        probe_kib: 0,
+        settle_ms: 0,
+        max_pressure_ms: 0,
+        sysctls: BTreeMap::new(),
+        processes: vec![],
+    }
+}
+
+fn run_spec(
+    opts: &RunOptions,
+    run_id: &str,
+    scenario: &scenario::Scenario,
+    sysctls: &BTreeMap<String, String>,
+) -> GuestSpec {
+    // The guest ends its pressure phase on its own a little before the harness's
+    // limit, so a slow scenario still reports `done` rather than being cut off.
+    let timeout_ms = opts.timeout.as_millis() as u64;
+    GuestSpec {
+        run_id: run_id.to_string(),
+        scenario: scenario.name.to_string(),
+        probe_only: false,
+        heartbeat_ms: opts.heartbeat_ms,
+        sample_ms: 500,
+        probe_ms: opts.probe_ms,
+        probe_kib: opts.probe_kib,
+        settle_ms: opts.settle_ms,
+        max_pressure_ms: timeout_ms.saturating_sub(15_000).max(timeout_ms * 3 / 4),
+        sysctls: sysctls.clone(),
+        processes: scenario.processes(),
     }
 }
 
@@ -243,20 +254,7 @@ fn one_run(
         .map_err(|e| CliError::Internal(e.to_string()))?;
     let line = progress.guest(&format!("{} {} r{rep}", kernel.spec, scenario.name));
 
-    // The guest ends its pressure phase on its own a little before the harness's limit,
-    // so a slow scenario still reports `done` rather than being cut off.
-    let max_pressure_ms = (opts.timeout.as_millis() as u64)
-        .saturating_sub(15_000)
-        .max(opts.timeout.as_millis() as u64 * 3 / 4);
-    let spec = guest_spec(
-        &run_id,
-        scenario.name,
-        settings.clone(),
-        scenario.processes(),
-        opts.heartbeat_ms,
-        opts.settle_ms,
-        max_pressure_ms,
-    );
+    let spec = run_spec(opts, &run_id, scenario, settings);
     let initrd = run.path.join(RUN_INITRD);
     let written = std::fs::write(run.path.join(SPEC_FILE), spec.to_json())
         .map_err(|e| e.to_string())
@@ -298,10 +296,14 @@ fn one_run(
         return Err(CliError::Interrupted(code));
     }
 
+    if let Err(e) = crate::timeline::write(&obs, &run.path) {
+        progress.note(&format!("{run_id}: cannot write the timeline: {e}"));
+    }
     let mut v = verdict::judge(
         &obs,
         Thresholds {
             responsive_gap_ms: opts.responsive_gap_ms,
+            probe_threshold_ms: opts.probe_threshold_ms,
         },
     );
     let ready = obs.agent.iter().find_map(|e| match e {
@@ -364,6 +366,15 @@ fn one_run(
         time_to_first_kill_ms: v.time_to_first_kill_ms,
         time_to_recovery_ms: v.time_to_recovery_ms,
         max_heartbeat_gap_ms: v.max_heartbeat_gap_ms,
+        stall_ms: v.stall_ms,
+        probe_latency_ms: v.probe_latency_ms,
+        psi_memory: v.psi_memory,
+        kernel_reports: v.kernel_reports,
+        verdict_config: VerdictConfig {
+            responsive_gap_ms: opts.responsive_gap_ms,
+            probe_ms: opts.probe_ms,
+            probe_threshold_ms: opts.probe_threshold_ms,
+        },
         boot_ms: obs.ready_after.map(|d| d.as_millis() as u64),
         wall_ms: obs.wall.as_millis() as u64,
         clock_offset_ms: obs.clock_offset_ms,
@@ -374,6 +385,7 @@ fn one_run(
             events: format!("{dir}/{EVENTS_LOG}"),
             qemu_stderr: format!("{dir}/{STDERR_LOG}"),
             spec: format!("{dir}/{SPEC_FILE}"),
+            timeline: format!("{dir}/{}", crate::timeline::TIMELINE_LOG),
             dir,
         },
     };

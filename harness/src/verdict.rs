@@ -19,15 +19,19 @@
 
 use crate::session::{EndReason, Observation};
 use oomlab_klog::Event as K;
-use oomlab_results::record::{KillRecord, Outcome, ProcessRecord, ReaperCounts};
+use oomlab_results::record::{
+    KernelReports, KillRecord, LatencySummary, Outcome, ProcessRecord, PsiSummary, ReaperCounts,
+};
 use oomlab_workloads::event::Event as A;
 use oomlab_workloads::spec::Role;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Thresholds {
-    /// A heartbeat gap at most this long shows the guest responsive.
+    /// A heartbeat gap at most this long shows the agent still scheduled.
     pub responsive_gap_ms: u64,
+    /// A probe completing within this long shows user space responsive.
+    pub probe_threshold_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +46,17 @@ pub struct Verdict {
     pub time_to_first_kill_ms: Option<u64>,
     pub time_to_recovery_ms: Option<u64>,
     pub max_heartbeat_gap_ms: Option<u64>,
+    pub stall_ms: Option<u64>,
+    pub probe_latency_ms: Option<LatencySummary>,
+    pub psi_memory: Option<PsiSummary>,
+    pub kernel_reports: KernelReports,
+}
+
+/// One responsiveness probe on the agent clock.
+struct Probe {
+    start: i64,
+    latency: u64,
+    ok: bool,
 }
 
 pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
@@ -63,6 +78,7 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
     let mut reaper = ReaperCounts::default();
     let mut oom_invocations = 0;
     let mut panic = None;
+    let mut reports = KernelReports::default();
     for e in &obs.kernel {
         match e {
             K::Kill {
@@ -91,6 +107,13 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
             },
             K::OomInvoked { .. } => oom_invocations += 1,
             K::Panic { message, .. } => panic = panic.or(Some(message.clone())),
+            K::HungTask { .. } => reports.hung_tasks += 1,
+            K::SoftLockup { .. } => reports.soft_lockups += 1,
+            K::HardLockup { .. } => reports.hard_lockups += 1,
+            K::RcuStall { .. } => reports.rcu_stalls += 1,
+            K::AllocFailure { .. } => reports.alloc_failures += 1,
+            K::AllocStall { .. } => reports.alloc_stalls += 1,
+            K::OomNoKillable { .. } => reports.oom_no_killable = true,
             _ => {}
         }
     }
@@ -120,20 +143,54 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
         })
         .max();
     let recovery_point = last_kill_agent.max(last_hog_exit);
+    let ps = pressure_start.map(|p| p as i64);
+    let probes: Vec<Probe> = obs
+        .agent
+        .iter()
+        .filter_map(|e| match e {
+            A::Probe {
+                t_ms,
+                latency_ms,
+                ok,
+            } => Some(Probe {
+                start: *t_ms as i64,
+                latency: *latency_ms,
+                ok: *ok,
+            }),
+            _ => None,
+        })
+        .filter(|p| ps.is_some_and(|ps| p.start >= ps))
+        .collect();
+    // Recovery is seen by the probe when there is one; a run without probes
+    // (--probe-ms 0) falls back to the heartbeat.
     let recovered_at = recovery_point.and_then(|rp| {
-        heartbeats
-            .iter()
-            .find(|(t, gap)| *t as i64 > rp && *gap <= thresholds.responsive_gap_ms)
-            .map(|(t, _)| *t)
+        if probes.is_empty() {
+            heartbeats
+                .iter()
+                .find(|(t, gap)| *t as i64 > rp && *gap <= thresholds.responsive_gap_ms)
+                .map(|(t, _)| *t as i64)
+        } else {
+            probes
+                .iter()
+                .find(|p| p.start > rp && p.ok && p.latency <= thresholds.probe_threshold_ms)
+                .map(|p| p.start + p.latency as i64)
+        }
     });
     let clamp = |v: Option<i64>| v.map(|v| v.max(0) as u64);
-    let ps = pressure_start.map(|p| p as i64);
     let time_to_first_kill_ms = clamp(first_kill_agent.zip(ps).map(|(k, p)| k - p));
     let time_to_recovery_ms = if kills.is_empty() {
         None
     } else {
-        clamp(recovered_at.map(|r| r as i64).zip(ps).map(|(r, p)| r - p))
+        clamp(recovered_at.zip(ps).map(|(r, p)| r - p))
     };
+    let stall_ms = (!probes.is_empty()).then(|| {
+        probes
+            .iter()
+            .map(|p| p.latency.saturating_sub(thresholds.probe_threshold_ms))
+            .sum()
+    });
+    let probe_latency_ms = latency_summary(probes.iter().map(|p| p.latency).collect());
+    let psi_memory = psi_over_pressure(&obs.agent, ps);
 
     let (outcome, reason) = outcome(obs, panic, &kills, recovered_at.is_some());
     Verdict {
@@ -147,7 +204,52 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
         time_to_first_kill_ms,
         time_to_recovery_ms,
         max_heartbeat_gap_ms,
+        stall_ms,
+        probe_latency_ms,
+        psi_memory,
+        kernel_reports: reports,
     }
+}
+
+/// Nearest-rank percentiles of the probe latencies.
+fn latency_summary(mut v: Vec<u64>) -> Option<LatencySummary> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let rank = |p: f64| v[((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
+    Some(LatencySummary {
+        n: v.len() as u64,
+        p50: rank(0.50),
+        p90: rank(0.90),
+        p99: rank(0.99),
+        max: v[v.len() - 1],
+    })
+}
+
+/// Share of the pressure phase spent stalled on memory, from the first sample at or
+/// after pressure start to the last sample, using PSI's cumulative `total=` counters.
+fn psi_over_pressure(agent: &[A], pressure_start: Option<i64>) -> Option<PsiSummary> {
+    let ps = pressure_start?;
+    let samples: Vec<(u64, u64, u64)> = agent
+        .iter()
+        .filter_map(|e| match e {
+            A::Sample {
+                t_ms,
+                psi_some_total_us: Some(some),
+                psi_full_total_us: Some(full),
+                ..
+            } if *t_ms as i64 >= ps => Some((*t_ms, *some, *full)),
+            _ => None,
+        })
+        .collect();
+    let (first, last) = (samples.first()?, samples.last()?);
+    let span_us = last.0.checked_sub(first.0).filter(|d| *d > 0)? * 1_000;
+    let pct = |a: u64, b: u64| (b.saturating_sub(a) as f64 * 100.0 / span_us as f64).min(100.0);
+    Some(PsiSummary {
+        some_pct: pct(first.1, last.1),
+        full_pct: pct(first.2, last.2),
+    })
 }
 
 fn outcome(
@@ -327,12 +429,16 @@ mod tests {
 
     const T: Thresholds = Thresholds {
         responsive_gap_ms: 300,
+        probe_threshold_ms: 500,
     };
     const CONSOLE_61: &str =
         include_str!("../tests/fixtures/runs/usemem-6.1-recovered/console.log");
     const EVENTS_61: &str =
         include_str!("../tests/fixtures/runs/usemem-6.1-recovered/events.jsonl");
     const CONSOLE_OOPS: &str = include_str!("../tests/fixtures/runs/boot-oops-6.12/console.log");
+
+    const CONSOLE_612: &str = include_str!("../tests/fixtures/runs/usemem-6.12-probes/console.log");
+    const EVENTS_612: &str = include_str!("../tests/fixtures/runs/usemem-6.12-probes/events.jsonl");
 
     fn judge_logs(console: &str, events: &str, end: EndReason) -> Verdict {
         judge(&observe_logs(console.as_bytes(), events.as_bytes(), end), T)
@@ -366,6 +472,69 @@ mod tests {
         assert_eq!(v.max_heartbeat_gap_ms, Some(102));
         let bystander = v.processes.iter().find(|p| p.role == "bystander").unwrap();
         assert!(bystander.stopped_by_agent || bystander.signal == Some(9));
+    }
+
+    #[test]
+    fn recovery_on_6_12_is_seen_by_the_first_fast_probe_after_the_hog_exits() {
+        let v = judge_logs(CONSOLE_612, EVENTS_612, EndReason::Finished);
+        assert_eq!(v.outcome, Outcome::Recovered, "{}", v.reason);
+        // Marker: printk 3.979419 s vs agent 4033084 us -> offset -53 ms. Kill at printk
+        // 5.553 s = agent 5606 ms; pressure start 4104 ms.
+        assert_eq!(v.time_to_first_kill_ms, Some(5553 + 53 - 4104));
+        // Recovery point = hog reaped at 5739 ms (after the kill); the first probe started
+        // after it began at 5969 ms and took 61 ms.
+        assert_eq!(v.time_to_recovery_ms, Some(5969 + 61 - 4104));
+        assert_eq!(v.stall_ms, Some(0));
+        let l = v.probe_latency_ms.unwrap();
+        assert_eq!((l.n, l.max), (17, 103));
+        assert!(l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.max);
+        // PSI some total grew 20346 us over 4045 ms of samples.
+        let psi = v.psi_memory.unwrap();
+        assert!(
+            (psi.some_pct - 20346.0 * 100.0 / 4_045_000.0).abs() < 1e-9,
+            "{psi:?}"
+        );
+        assert_eq!(v.kernel_reports, KernelReports::default());
+    }
+
+    #[test]
+    fn slow_probes_count_as_stall_and_delay_recovery() {
+        // Stretch the two probes after the kill past the threshold.
+        let events = EVENTS_612
+            .replace(
+                r#""t_ms":5969,"latency_ms":61"#,
+                r#""t_ms":5969,"latency_ms":861"#,
+            )
+            .replace(
+                r#""t_ms":6238,"latency_ms":91"#,
+                r#""t_ms":6238,"latency_ms":691"#,
+            );
+        assert_ne!(
+            events, EVENTS_612,
+            "fixture changed: update the replacement"
+        );
+        let v = judge_logs(CONSOLE_612, &events, EndReason::Finished);
+        assert_eq!(v.stall_ms, Some((861 - 500) + (691 - 500)));
+        assert_eq!(v.time_to_recovery_ms, Some(6514 + 74 - 4104));
+    }
+
+    #[test]
+    fn latency_percentiles_use_nearest_rank() {
+        let l = latency_summary((1..=100).collect()).unwrap();
+        assert_eq!((l.n, l.p50, l.p90, l.p99, l.max), (100, 50, 90, 99, 100));
+        assert_eq!(latency_summary(vec![]), None);
+        let one = latency_summary(vec![7]).unwrap();
+        assert_eq!((one.p50, one.p99), (7, 7));
+    }
+
+    #[test]
+    fn kernel_reports_are_counted() {
+        let console = format!(
+            "{CONSOLE_612}[   20.000000] INFO: task usemem:145 blocked for more than 120 seconds.\n[   21.000000] watchdog: BUG: soft lockup - CPU#0 stuck for 23s! [usemem:145]\n"
+        );
+        let v = judge_logs(&console, EVENTS_612, EndReason::Finished);
+        assert_eq!(v.kernel_reports.hung_tasks, 1);
+        assert_eq!(v.kernel_reports.soft_lockups, 1);
     }
 
     #[test]

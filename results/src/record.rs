@@ -131,6 +131,44 @@ pub struct SetupCheck {
     pub detail: String,
 }
 
+/// Distribution of the responsiveness probe's latency over the pressure phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub n: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+/// Memory pressure stall information averaged over the pressure phase, in percent of
+/// wall time (from the `total=` counters of /proc/pressure/memory).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PsiSummary {
+    pub some_pct: f64,
+    pub full_pct: f64,
+}
+
+/// Counts of the kernel's own reports in the console.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KernelReports {
+    pub hung_tasks: u64,
+    pub soft_lockups: u64,
+    pub hard_lockups: u64,
+    pub rcu_stalls: u64,
+    pub alloc_failures: u64,
+    pub alloc_stalls: u64,
+    pub oom_no_killable: bool,
+}
+
+/// The thresholds the verdict was computed with, so it can be recomputed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VerdictConfig {
+    pub responsive_gap_ms: u64,
+    pub probe_ms: u64,
+    pub probe_threshold_ms: u64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReaperCounts {
     pub reaped: u32,
@@ -145,6 +183,9 @@ pub struct Artifacts {
     pub events: String,
     pub qemu_stderr: String,
     pub spec: String,
+    /// Agent and kernel events merged on the agent clock.
+    #[serde(default)]
+    pub timeline: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -171,6 +212,17 @@ pub struct RunRecord {
     pub time_to_first_kill_ms: Option<u64>,
     pub time_to_recovery_ms: Option<u64>,
     pub max_heartbeat_gap_ms: Option<u64>,
+    /// Time the probe spent over its threshold during pressure.
+    #[serde(default)]
+    pub stall_ms: Option<u64>,
+    #[serde(default)]
+    pub probe_latency_ms: Option<LatencySummary>,
+    #[serde(default)]
+    pub psi_memory: Option<PsiSummary>,
+    #[serde(default)]
+    pub kernel_reports: KernelReports,
+    #[serde(default)]
+    pub verdict_config: VerdictConfig,
     /// QEMU start to agent-ready, host wall clock.
     pub boot_ms: Option<u64>,
     /// QEMU start to QEMU exit, host wall clock.

@@ -50,6 +50,18 @@ fn usemem_recovers(kernel: &str, series: &str) {
         "ttfk {ttfk} <= ttr {ttr} < wall {wall}: {ctx}"
     );
     assert!(r["boot_ms"].as_u64().is_some());
+    // The probe ran during pressure and the guest's stall is accounted for.
+    assert!(r["probe_latency_ms"]["n"].as_u64().unwrap() > 0, "{ctx}");
+    assert!(r["stall_ms"].as_u64().is_some(), "{ctx}");
+    assert!(r["psi_memory"]["some_pct"].as_f64().is_some(), "{ctx}");
+    let timeline = std::fs::read_to_string(
+        out.path()
+            .join(r["artifacts"]["timeline"].as_str().unwrap()),
+    )
+    .unwrap();
+    assert!(timeline
+        .lines()
+        .any(|l| l.contains(r#""source":"kernel""#) && l.contains(r#""kind":"kill""#)));
     assert!(
         r["setup"]
             .as_array()

@@ -65,6 +65,13 @@ pub enum Event {
     /// Periodic proof that the agent gets scheduled. `gap_ms` is the time since the
     /// previous heartbeat (the period when all is well).
     Heartbeat { t_ms: u64, seq: u64, gap_ms: u64 },
+    /// One responsiveness probe: started at `t_ms`, reaped `latency_ms` later.
+    /// `ok` is false when the probe did not exit 0 (killed, failed to start).
+    Probe {
+        t_ms: u64,
+        latency_ms: u64,
+        ok: bool,
+    },
     /// Memory state sample.
     Sample {
         t_ms: u64,
@@ -74,6 +81,11 @@ pub enum Event {
         pgmajfault: Option<u64>,
         psi_some_avg10: Option<f64>,
         psi_full_avg10: Option<f64>,
+        /// Cumulative stall time from /proc/pressure/memory (`total=`, microseconds).
+        #[serde(default)]
+        psi_some_total_us: Option<u64>,
+        #[serde(default)]
+        psi_full_total_us: Option<u64>,
     },
     /// The pressure phase is over; the agent will power off.
     Done { t_ms: u64, reason: String },
@@ -91,6 +103,7 @@ impl Event {
             | Event::Started { t_ms, .. }
             | Event::Exited { t_ms, .. }
             | Event::Heartbeat { t_ms, .. }
+            | Event::Probe { t_ms, .. }
             | Event::Sample { t_ms, .. }
             | Event::Done { t_ms, .. }
             | Event::Error { t_ms, .. } => *t_ms,

@@ -52,6 +52,12 @@ pub struct GuestSpec {
     pub probe_only: bool,
     pub heartbeat_ms: u64,
     pub sample_ms: u64,
+    /// Start a responsiveness probe this often (0: no probe). At most one runs at a time.
+    #[serde(default)]
+    pub probe_ms: u64,
+    /// Memory each probe allocates and touches.
+    #[serde(default = "default_probe_kib")]
+    pub probe_kib: u64,
     /// After every hog has exited, keep watching this long (late kills, recovery) before ending.
     pub settle_ms: u64,
     /// End the pressure phase after this long even if a hog is still alive.
@@ -62,6 +68,13 @@ pub struct GuestSpec {
     #[serde(default)]
     pub processes: Vec<ProcessSpec>,
 }
+
+fn default_probe_kib() -> u64 {
+    256
+}
+
+/// Guest path of the probe binary.
+pub const PROBE_PATH: &str = "/bin/oomlab-probe";
 
 impl GuestSpec {
     pub fn to_json(&self) -> Vec<u8> {

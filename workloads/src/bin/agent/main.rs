@@ -7,6 +7,7 @@
 
 mod channel;
 mod heartbeat;
+mod probe;
 mod sampler;
 mod setup;
 mod supervisor;
@@ -53,7 +54,14 @@ fn main() {
         finish(&channel, None, "setup failed: a sysctl did not take");
     }
     sampler::spawn(channel.clone(), spec.sample_ms);
-    let reason = supervisor::run(&channel, &spec);
+    let probes = Arc::new(probe::ProbeTable::default());
+    probe::spawn(
+        channel.clone(),
+        probes.clone(),
+        spec.probe_ms,
+        spec.probe_kib,
+    );
+    let reason = supervisor::run(&channel, &spec, &probes);
     finish(&channel, None, &reason);
 }
 

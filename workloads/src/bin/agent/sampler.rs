@@ -26,6 +26,8 @@ fn sample() -> Event {
         pgmajfault: keyed_value(&vmstat, "pgmajfault"),
         psi_some_avg10: psi_avg10(&psi, "some"),
         psi_full_avg10: psi_avg10(&psi, "full"),
+        psi_some_total_us: psi_field(&psi, "some", "total="),
+        psi_full_total_us: psi_field(&psi, "full", "total="),
     }
 }
 
@@ -47,9 +49,13 @@ fn keyed_value(text: &str, key: &str) -> Option<u64> {
 
 /// `some avg10=0.00 avg60=0.00 avg300=0.00 total=0` -> the avg10 of the given line.
 fn psi_avg10(text: &str, kind: &str) -> Option<f64> {
+    psi_field(text, kind, "avg10=")
+}
+
+fn psi_field<T: std::str::FromStr>(text: &str, kind: &str, field: &str) -> Option<T> {
     let line = text.lines().find(|l| l.starts_with(kind))?;
     line.split_whitespace()
-        .find_map(|f| f.strip_prefix("avg10="))?
+        .find_map(|f| f.strip_prefix(field))?
         .parse()
         .ok()
 }
@@ -63,6 +69,7 @@ mod tests {
         let psi = "some avg10=1.50 avg60=0.00 avg300=0.00 total=10\nfull avg10=0.25 avg60=0.00 avg300=0.00 total=5\n";
         assert_eq!(psi_avg10(psi, "some"), Some(1.5));
         assert_eq!(psi_avg10(psi, "full"), Some(0.25));
+        assert_eq!(psi_field::<u64>(psi, "some", "total="), Some(10));
         assert_eq!(keyed_value("nr_free 3\noom_kill 2\n", "oom_kill"), Some(2));
         assert_eq!(keyed_value("oom_killx 2\n", "oom_kill"), None);
     }

@@ -1,6 +1,7 @@
 //! Start the scenario's processes, reap every child, and decide when pressure is over.
 
 use crate::channel::Channel;
+use crate::probe::ProbeTable;
 use crate::sys;
 use oomlab_workloads::event::Event;
 use oomlab_workloads::spec::{GuestSpec, ProcessSpec, Role};
@@ -20,7 +21,7 @@ struct Tracked {
 }
 
 /// Run the pressure phase; returns why it ended.
-pub fn run(channel: &Channel, spec: &GuestSpec) -> String {
+pub fn run(channel: &Channel, spec: &GuestSpec, probes: &ProbeTable) -> String {
     let start = sys::monotonic_ms();
     channel.send(&Event::PressureStart { t_ms: start });
     let mut pending: Vec<&ProcessSpec> = spec.processes.iter().collect();
@@ -43,7 +44,7 @@ pub fn run(channel: &Channel, spec: &GuestSpec) -> String {
             start_process(channel, p, &mut tracked);
             pending.remove(0);
         }
-        for (_, t) in reap(channel, &mut tracked, false) {
+        for (_, t) in reap(channel, probes, &mut tracked, false) {
             if t.map(|t| t.role) == Some(Role::Hog) {
                 hogs_exited += 1;
             }
@@ -71,7 +72,7 @@ pub fn run(channel: &Channel, spec: &GuestSpec) -> String {
         }
         std::thread::sleep(TICK);
     };
-    stop_leftovers(channel, &mut tracked);
+    stop_leftovers(channel, probes, &mut tracked);
     reason.to_string()
 }
 
@@ -120,6 +121,7 @@ fn start_process(channel: &Channel, p: &ProcessSpec, tracked: &mut HashMap<u32, 
 /// Reap every exited child (PID 1 inherits orphans too) and report each.
 fn reap(
     channel: &Channel,
+    probes: &ProbeTable,
     tracked: &mut HashMap<u32, Tracked>,
     stopped_by_agent: bool,
 ) -> Vec<(u32, Option<Tracked>)> {
@@ -132,7 +134,6 @@ fn reap(
             break;
         }
         let pid = pid as u32;
-        let t = tracked.remove(&pid);
         let (code, signal) = if libc::WIFEXITED(status) {
             (Some(libc::WEXITSTATUS(status)), None)
         } else if libc::WIFSIGNALED(status) {
@@ -140,6 +141,10 @@ fn reap(
         } else {
             (None, None)
         };
+        if probes.finish(channel, pid, code == Some(0)) {
+            continue;
+        }
+        let t = tracked.remove(&pid);
         channel.send(&Event::Exited {
             t_ms: sys::monotonic_ms(),
             pid,
@@ -155,14 +160,14 @@ fn reap(
 }
 
 /// Kill what is still running so the guest can power off, and report those exits.
-fn stop_leftovers(channel: &Channel, tracked: &mut HashMap<u32, Tracked>) {
+fn stop_leftovers(channel: &Channel, probes: &ProbeTable, tracked: &mut HashMap<u32, Tracked>) {
     for pid in tracked.keys() {
         // SAFETY: sending a signal to a pid we started and have not reaped.
         unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
     }
     let deadline = sys::monotonic_ms() + REAP_GRACE_MS;
     while !tracked.is_empty() && sys::monotonic_ms() < deadline {
-        reap(channel, tracked, true);
+        reap(channel, probes, tracked, true);
         std::thread::sleep(TICK);
     }
 }
