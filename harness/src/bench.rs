@@ -150,6 +150,9 @@ fn run_options(o: &BenchOptions, out: &Path) -> RunOptions {
         probe_ms: 250,
         probe_kib: 256,
         probe_threshold_ms: 500,
+        inject: None,
+        livelock_window: Duration::from_secs(40),
+        sysrq_f: false,
         settle_ms: 3_000,
     }
 }
@@ -177,6 +180,9 @@ fn agent_ready_ms(m: &GuestMachine, dir: &Path) -> Result<u64, CliError> {
         total: BOOT_LIMIT,
         silence: BOOT_LIMIT,
         poll: FAST_POLL,
+        livelock: None,
+        sysrq_f: false,
+        probe_threshold: Duration::from_millis(500),
     };
     let obs = session::watch(m, dir, limits, &mut |_| {});
     obs.ready_after

@@ -90,7 +90,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 60)]
     pub boot_timeout: u64,
     /// Seconds of silence on both console and event channel, after ready, that make a run hung.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 50)]
     pub silence_timeout: u64,
     /// Repetitions per kernel: OOM behaviour varies from run to run.
     #[arg(long, default_value_t = 1)]
@@ -116,10 +116,43 @@ pub struct RunArgs {
     /// A probe completing within this many ms shows user space responsive (time_to_recovery_ms, stall_ms).
     #[arg(long, default_value_t = 500)]
     pub probe_threshold_ms: u64,
+    /// Seconds with no finished probe and no OOM kill or reap, after pressure start,
+    /// that make a run a livelock (sysrq m/w/t dumps are then saved to the console log).
+    #[arg(long, default_value_t = 40)]
+    pub livelock_window: u64,
+    /// On livelock, also send sysrq-f (a manual OOM kill) and record whether the guest recovers.
+    #[arg(long)]
+    pub sysrq_f: bool,
+    /// Fault to inject, to test oomlab's own detectors: freeze-agent:MS stops every agent
+    /// thread MS after pressure start (no events, console quiet: a hung guest);
+    /// stall-probe:MS stops starting probes MS after they begin (alive but starved).
+    #[arg(long, value_parser = parse_fault)]
+    pub inject: Option<oomlab_workloads::spec::Fault>,
     /// After the last hog exits, keep watching this long before ending the run.
     #[arg(long, default_value_t = 3000)]
     pub settle_ms: u64,
     /// Print the records as JSON lines on stdout instead of the summary table.
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_fault(s: &str) -> Result<oomlab_workloads::spec::Fault, String> {
+    let (kind, arg) = s.split_once(':').unwrap_or((s, ""));
+    match kind {
+        "freeze-agent" => arg
+            .parse()
+            .map(|after_ms| oomlab_workloads::spec::Fault::FreezeAgent { after_ms })
+            .map_err(|_| {
+                format!("freeze-agent needs a delay in ms, e.g. freeze-agent:3000 (got {arg:?})")
+            }),
+        "stall-probe" => arg
+            .parse()
+            .map(|after_ms| oomlab_workloads::spec::Fault::StallProbe { after_ms })
+            .map_err(|_| {
+                format!("stall-probe needs a delay in ms, e.g. stall-probe:3000 (got {arg:?})")
+            }),
+        _ => Err(format!(
+            "unknown fault {kind:?}; known: freeze-agent:MS, stall-probe:MS"
+        )),
+    }
 }

@@ -91,6 +91,9 @@ fn run_command(a: cli::RunArgs) -> Result<u8, CliError> {
         probe_ms: a.probe_ms,
         probe_kib: a.probe_kib,
         probe_threshold_ms: a.probe_threshold_ms,
+        inject: a.inject,
+        livelock_window: Duration::from_secs(a.livelock_window),
+        sysrq_f: a.sysrq_f,
         settle_ms: a.settle_ms,
     };
     let progress = progress::Progress::new();

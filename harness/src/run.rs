@@ -44,6 +44,12 @@ pub struct RunOptions {
     pub probe_kib: u64,
     pub probe_threshold_ms: u64,
     pub settle_ms: u64,
+    /// Fault the agent injects on purpose (tests of the harness's detectors).
+    pub inject: Option<oomlab_workloads::spec::Fault>,
+    /// No kill, no reap and no finished probe for this long after pressure start: livelock.
+    pub livelock_window: Duration,
+    /// On livelock, send sysrq-f (a manual OOM kill) after the dumps and watch for recovery.
+    pub sysrq_f: bool,
 }
 
 const SPEC_FILE: &str = "spec.json";
@@ -192,6 +198,7 @@ pub(crate) fn probe_only_spec(run_id: &str) -> GuestSpec {
         max_pressure_ms: 0,
         sysctls: BTreeMap::new(),
         processes: vec![],
+        fault: None,
     }
 }
 
@@ -216,6 +223,7 @@ fn run_spec(
         max_pressure_ms: timeout_ms.saturating_sub(15_000).max(timeout_ms * 3 / 4),
         sysctls: sysctls.clone(),
         processes: scenario.processes(),
+        fault: opts.inject.clone(),
     }
 }
 
@@ -282,6 +290,9 @@ fn one_run(
         total: opts.timeout,
         silence: opts.silence_timeout,
         poll: session::DEFAULT_POLL,
+        livelock: (opts.probe_ms > 0).then_some(opts.livelock_window),
+        sysrq_f: opts.sysrq_f,
+        probe_threshold: Duration::from_millis(opts.probe_threshold_ms),
     };
     let obs = session::watch(&machine, &run.path, limits, &mut |p| line.phase(p));
     // The per-run initrd is a copy of the cached base: not worth keeping.
@@ -370,6 +381,14 @@ fn one_run(
         probe_latency_ms: v.probe_latency_ms,
         psi_memory: v.psi_memory,
         kernel_reports: v.kernel_reports,
+        harness_actions: obs
+            .actions
+            .iter()
+            .map(|a| HarnessAction {
+                at_ms: a.at_ms,
+                what: a.what.clone(),
+            })
+            .collect(),
         verdict_config: VerdictConfig {
             responsive_gap_ms: opts.responsive_gap_ms,
             probe_ms: opts.probe_ms,

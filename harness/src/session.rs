@@ -28,7 +28,22 @@ pub struct Limits {
     pub silence: Duration,
     /// How often to read the channels (the resolution of boot_ms).
     pub poll: Duration,
+    /// After pressure start: no finished probe and no kill or reap for this long is a
+    /// livelock. None when the run has no probe (nothing to tell starvation by).
+    pub livelock: Option<Duration>,
+    /// On livelock, send sysrq-f after the dumps and watch whether the guest recovers.
+    pub sysrq_f: bool,
+    /// A probe finishing within this long after sysrq-f counts as recovery.
+    pub probe_threshold: Duration,
 }
+
+/// How long console output of a sysrq dump is given to arrive before the next key.
+const SYSRQ_DRAIN: Duration = Duration::from_secs(2);
+/// How long to watch for recovery after sysrq-f.
+const SYSRQ_F_WATCH: Duration = Duration::from_secs(15);
+const QMP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Where the vCPU registers of a silent guest are saved.
+pub const REGISTERS_LOG: &str = "registers.txt";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum EndReason {
@@ -42,6 +57,18 @@ pub enum EndReason {
     Silent,
     Interrupted(i32),
     SpawnFailed(String),
+    /// Alive but starved: no probe finished and no kill or reap within the window.
+    /// Whether sysrq-f brought it back, when it was tried.
+    Livelock {
+        sysrq_f_recovered: Option<bool>,
+    },
+}
+
+/// Something the harness did to the guest, with when (ms since QEMU start).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Action {
+    pub at_ms: u64,
+    pub what: String,
 }
 
 /// What the guest phase looks like from outside, for progress display.
@@ -68,6 +95,7 @@ pub struct Observation {
     /// Milestones seen so far, kept as the streams are read so the watch loop need
     /// not rescan every event on every poll.
     pub progress: Milestones,
+    pub actions: Vec<Action>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -75,6 +103,11 @@ pub struct Milestones {
     pub ready: bool,
     pub pressure: bool,
     pub kills: usize,
+    /// Kills plus reaper results: the kernel making OOM progress.
+    pub oom_progress: usize,
+    pub probes: usize,
+    /// Probes that finished ok within the threshold.
+    pub fast_probes: usize,
     pub done: bool,
 }
 
@@ -141,10 +174,13 @@ pub fn watch(
     let mut done_at: Option<Instant> = None;
     let mut phase = Phase::Boot;
     on_phase(phase);
+    // Livelock watch: when a probe last finished and when the kernel last made OOM
+    // progress, both starting at pressure start.
+    let mut watch = LivelockWatch::default();
 
     let end = loop {
         let got_console = ingest_console(&mut obs, &mut parser, console.poll());
-        let got_events = ingest_events(&mut obs, events.poll());
+        let got_events = ingest_events(&mut obs, events.poll(), limits.probe_threshold);
         if got_console || got_events {
             last_activity = Instant::now();
         }
@@ -182,7 +218,26 @@ pub fn watch(
             break EndReason::Timeout;
         }
         if obs.ready_after.is_some() && last_activity.elapsed() > limits.silence {
+            save_registers(&mut qemu, &mut obs, run_dir);
             break EndReason::Silent;
+        }
+        if let Some(window) = limits.livelock.filter(|_| done_at.is_none()) {
+            if watch.starved_for(&obs.progress) >= window {
+                // Starved and silent too: that is a hung guest, not a livelock.
+                if last_activity.elapsed() >= window {
+                    save_registers(&mut qemu, &mut obs, run_dir);
+                    break EndReason::Silent;
+                }
+                let sysrq_f_recovered = on_livelock(
+                    &mut qemu,
+                    &mut obs,
+                    &mut parser,
+                    &mut console,
+                    &mut events,
+                    limits,
+                );
+                break EndReason::Livelock { sysrq_f_recovered };
+            }
         }
         std::thread::sleep(limits.poll);
     };
@@ -190,12 +245,121 @@ pub fn watch(
     obs.wall = qemu.started.elapsed();
     // Whatever QEMU wrote before it died still counts.
     ingest_console(&mut obs, &mut parser, console.finish());
-    ingest_events(&mut obs, events.finish());
+    ingest_events(&mut obs, events.finish(), limits.probe_threshold);
     obs.kernel.extend(parser.finish());
     obs.console_bytes = console.bytes();
     obs.end = Some(end);
     drop(qemu);
     obs
+}
+
+#[derive(Default)]
+struct LivelockWatch {
+    probes: usize,
+    oom_progress: usize,
+    probe_at: Option<Instant>,
+    progress_at: Option<Instant>,
+}
+
+impl LivelockWatch {
+    /// How long neither a probe finished nor the kernel killed or reaped; zero before
+    /// pressure starts.
+    fn starved_for(&mut self, m: &Milestones) -> Duration {
+        if !m.pressure {
+            return Duration::ZERO;
+        }
+        let now = Instant::now();
+        if self.probe_at.is_none() || m.probes != self.probes {
+            self.probes = m.probes;
+            self.probe_at = Some(now);
+        }
+        if self.progress_at.is_none() || m.oom_progress != self.oom_progress {
+            self.oom_progress = m.oom_progress;
+            self.progress_at = Some(now);
+        }
+        let since = |t: Option<Instant>| t.map_or(Duration::ZERO, |t| now - t);
+        since(self.probe_at).min(since(self.progress_at))
+    }
+}
+
+fn note(obs: &mut Observation, qemu: &QemuProcess, what: String) {
+    obs.actions.push(Action {
+        at_ms: qemu.started.elapsed().as_millis() as u64,
+        what,
+    });
+}
+
+/// A silent guest: keep what its vCPUs were doing.
+fn save_registers(qemu: &mut QemuProcess, obs: &mut Observation, run_dir: &Path) {
+    let result = match qemu.qmp.as_mut() {
+        Some(q) => q.hmp("info registers -a", QMP_TIMEOUT),
+        None => Err("no QMP connection".into()),
+    };
+    let what = match result.and_then(|text| {
+        std::fs::write(run_dir.join(REGISTERS_LOG), text).map_err(|e| e.to_string())
+    }) {
+        Ok(()) => format!("saved vCPU registers to {REGISTERS_LOG}"),
+        Err(e) => format!("could not save vCPU registers: {e}"),
+    };
+    note(obs, qemu, what);
+}
+
+/// A starved guest: dump memory, blocked tasks and all task states through sysrq (the
+/// output lands in the console log), then optionally try a manual OOM kill.
+fn on_livelock(
+    qemu: &mut QemuProcess,
+    obs: &mut Observation,
+    parser: &mut oomlab_klog::Parser,
+    console: &mut FileTail,
+    events: &mut FileTail,
+    limits: Limits,
+) -> Option<bool> {
+    note(
+        obs,
+        qemu,
+        "livelock: no probe finished and no kill or reap in the window".into(),
+    );
+    let mut drain = |obs: &mut Observation, d: Duration| {
+        let until = Instant::now() + d;
+        while Instant::now() < until {
+            ingest_console(obs, parser, console.poll());
+            ingest_events(obs, events.poll(), limits.probe_threshold);
+            std::thread::sleep(limits.poll);
+        }
+    };
+    for (key, what) in [
+        ('m', "memory info"),
+        ('w', "blocked tasks"),
+        ('t', "all task states"),
+    ] {
+        let sent = qemu.qmp.as_mut().map(|q| q.sysrq(key, QMP_TIMEOUT));
+        let text = match sent {
+            Some(Ok(())) => format!("sent sysrq-{key} ({what})"),
+            Some(Err(e)) => format!("sysrq-{key} failed: {e}"),
+            None => format!("sysrq-{key} not sent: no QMP connection"),
+        };
+        note(obs, qemu, text);
+        drain(obs, SYSRQ_DRAIN);
+    }
+    if !limits.sysrq_f {
+        return None;
+    }
+    let before = obs.progress.fast_probes;
+    let text = match qemu.qmp.as_mut().map(|q| q.sysrq('f', QMP_TIMEOUT)) {
+        Some(Ok(())) => "sent sysrq-f (manual OOM kill)".to_string(),
+        Some(Err(e)) => format!("sysrq-f failed: {e}"),
+        None => "sysrq-f not sent: no QMP connection".to_string(),
+    };
+    note(obs, qemu, text);
+    let until = Instant::now() + SYSRQ_F_WATCH;
+    while Instant::now() < until {
+        drain(obs, limits.poll);
+        if obs.progress.fast_probes > before {
+            note(obs, qemu, "a probe finished in time after sysrq-f".into());
+            return Some(true);
+        }
+    }
+    Some(false)
 }
 
 /// Build an observation from saved artifacts (a run folder's console.log and
@@ -210,7 +374,7 @@ pub fn observe_logs(console: &[u8], events: &[u8], end: EndReason) -> Observatio
             .collect::<Vec<_>>()
     };
     ingest_console(&mut obs, &mut parser, lines(console));
-    ingest_events(&mut obs, lines(events));
+    ingest_events(&mut obs, lines(events), Duration::from_millis(500));
     obs.kernel.extend(parser.finish());
     obs.console_bytes = console.len() as u64;
     obs.end = Some(end);
@@ -231,14 +395,17 @@ fn ingest_console(
             }
         }
         for e in parser.push_line(&line) {
-            obs.progress.kills += matches!(e, oomlab_klog::Event::Kill { .. }) as usize;
+            let kill = matches!(e, oomlab_klog::Event::Kill { .. });
+            obs.progress.kills += kill as usize;
+            obs.progress.oom_progress +=
+                (kill || matches!(e, oomlab_klog::Event::Reaper { .. })) as usize;
             obs.kernel.push(e);
         }
     }
     any
 }
 
-fn ingest_events(obs: &mut Observation, lines: Vec<Vec<u8>>) -> bool {
+fn ingest_events(obs: &mut Observation, lines: Vec<Vec<u8>>, probe_threshold: Duration) -> bool {
     let any = !lines.is_empty();
     for line in lines {
         if let Some(e) = Event::from_line(&String::from_utf8_lossy(&line)) {
@@ -247,6 +414,11 @@ fn ingest_events(obs: &mut Observation, lines: Vec<Vec<u8>>) -> bool {
                 Event::Ready { .. } => m.ready = true,
                 Event::PressureStart { .. } => m.pressure = true,
                 Event::Done { .. } => m.done = true,
+                Event::Probe { latency_ms, ok, .. } => {
+                    m.probes += 1;
+                    m.fast_probes +=
+                        (ok && latency_ms <= probe_threshold.as_millis() as u64) as usize;
+                }
                 _ => {}
             }
             obs.agent.push(e);

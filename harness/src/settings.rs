@@ -5,10 +5,25 @@
 
 use std::collections::BTreeMap;
 
-/// Defaults every run gets unless overridden. The console log level is raised after a
-/// `quiet` boot so OOM reports, task dumps and reaper lines reach the console.
+/// Defaults every run gets unless overridden, each written and read back in the guest
+/// so the record shows what was in force:
+/// - `kernel.printk`: the console log level is raised after a `quiet` boot so OOM
+///   reports, task dumps and reaper lines reach the console;
+/// - `vm.oom_dump_tasks`: task dumps on (the kernel default), stated so it is recorded;
+/// - `kernel.sysrq`: all sysrq functions, so the harness can dump tasks and memory of a
+///   livelocked guest (Debian's default mask leaves the dump keys off);
+/// - `kernel.hung_task_timeout_secs`: 30 s, below the livelock window (see
+///   docs/verdicts.md, "Watchdog order").
 pub fn defaults() -> BTreeMap<String, String> {
-    BTreeMap::from([("kernel.printk".to_string(), "7 4 1 7".to_string())])
+    [
+        ("kernel.printk", "7 4 1 7"),
+        ("vm.oom_dump_tasks", "1"),
+        ("kernel.sysrq", "1"),
+        ("kernel.hung_task_timeout_secs", "30"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 /// Parse one `--set` argument.

@@ -8,11 +8,13 @@
 //! |   | failure (bad spec, a sysctl or module that did not take)         |                |
 //! | 2 | the agent never said `ready` (a panic before it included)        | `boot_failure` |
 //! | 3 | the kernel printed `Kernel panic - not syncing`                  | `panic`        |
-//! | 4 | after ready, console and events were silent for the silence limit| `hung`         |
-//! | 5 | the harness's time limit hit, or the guest stopped without `done`| `timeout` / `error` |
-//! | 6 | `done` and no OOM kill                                           | `no_oom`       |
-//! | 7 | `done`, kills, and a responsive heartbeat after the recovery point| `recovered`   |
-//! | 8 | `done`, kills, and no responsive heartbeat after them            | `timeout`      |
+//! | 4 | after pressure start, no probe finished and no kill or reap for   | `livelock`     |
+//! |   | the livelock window (the guest still talks)                      |                |
+//! | 5 | after ready, console and events were silent for the silence limit| `hung`         |
+//! | 6 | the harness's time limit hit, or the guest stopped without `done`| `timeout` / `error` |
+//! | 7 | `done` and no OOM kill                                           | `no_oom`       |
+//! | 8 | `done`, kills, and a responsive probe after the recovery point   | `recovered`    |
+//! | 9 | `done`, kills, and no responsive probe after them                | `timeout`      |
 //!
 //! The recovery point is the later of the last OOM kill and the exit of the last hog; a
 //! heartbeat is responsive when its gap is at most `responsive_gap_ms`.
@@ -286,6 +288,20 @@ fn outcome(
         return (Outcome::Panic, format!("kernel panic: {message}"));
     }
     match &obs.end {
+        Some(EndReason::Livelock { sysrq_f_recovered }) => {
+            let after = match sysrq_f_recovered {
+                Some(true) => "; a probe finished in time after sysrq-f",
+                Some(false) => "; still starved 15 s after sysrq-f",
+                None => "",
+            };
+            return (
+                Outcome::Livelock,
+                format!(
+                    "alive but no probe finished and no OOM kill or reap within the livelock window ({} kill(s) before){after}",
+                    kills.len()
+                ),
+            );
+        }
         Some(EndReason::Silent) => {
             return (
                 Outcome::Hung,
@@ -578,6 +594,19 @@ mod tests {
             EndReason::Timeout,
         );
         assert_eq!(v.outcome, Outcome::Timeout);
+    }
+
+    #[test]
+    fn a_livelock_end_is_a_livelock_and_says_what_sysrq_f_did() {
+        let v = judge_logs(
+            CONSOLE_612,
+            &without_events(EVENTS_612, "done"),
+            EndReason::Livelock {
+                sysrq_f_recovered: Some(false),
+            },
+        );
+        assert_eq!(v.outcome, Outcome::Livelock);
+        assert!(v.reason.contains("after sysrq-f"), "{}", v.reason);
     }
 
     #[test]

@@ -175,6 +175,14 @@ pub struct ReaperCounts {
     pub unable: u32,
 }
 
+/// Something the harness did to the guest during the run (sysrq dumps, register
+/// capture), with when: ms since QEMU start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HarnessAction {
+    pub at_ms: u64,
+    pub what: String,
+}
+
 /// Paths relative to the output directory.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Artifacts {
@@ -223,6 +231,8 @@ pub struct RunRecord {
     pub kernel_reports: KernelReports,
     #[serde(default)]
     pub verdict_config: VerdictConfig,
+    #[serde(default)]
+    pub harness_actions: Vec<HarnessAction>,
     /// QEMU start to agent-ready, host wall clock.
     pub boot_ms: Option<u64>,
     /// QEMU start to QEMU exit, host wall clock.

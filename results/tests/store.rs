@@ -44,6 +44,7 @@ fn record(id: &str, outcome: Outcome) -> RunRecord {
         psi_memory: None,
         kernel_reports: KernelReports::default(),
         verdict_config: VerdictConfig::default(),
+        harness_actions: vec![],
         boot_ms: Some(1500),
         wall_ms: 4000,
         clock_offset_ms: Some(0),

@@ -7,3 +7,4 @@ mod common;
 mod errors;
 mod signals;
 mod usemem;
+mod verdicts;

@@ -41,6 +41,18 @@ pub struct ProcessSpec {
     pub start_delay_ms: u64,
 }
 
+/// A fault the agent injects on purpose, to test the harness's own detectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// This long after pressure start, every agent thread stops at its next event:
+    /// no heartbeat, no probe, no events, nothing on the console from the agent.
+    FreezeAgent { after_ms: u64 },
+    /// This long after the agent starts its probe thread, it stops starting probes while
+    /// everything else goes on: to the harness the guest looks alive but starved.
+    StallProbe { after_ms: u64 },
+}
+
 /// The whole per-run spec. Times are guest milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,6 +79,8 @@ pub struct GuestSpec {
     pub sysctls: BTreeMap<String, String>,
     #[serde(default)]
     pub processes: Vec<ProcessSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
 }
 
 fn default_probe_kib() -> u64 {

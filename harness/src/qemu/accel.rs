@@ -154,6 +154,9 @@ fn run_probe(guest: &ProbeGuest) -> (bool, String) {
         total: PROBE_TIMEOUT,
         silence: PROBE_TIMEOUT,
         poll: session::DEFAULT_POLL,
+        livelock: None,
+        sysrq_f: false,
+        probe_threshold: Duration::from_millis(500),
     };
     let obs = session::watch(&machine, dir.path(), limits, &mut |_| {});
     let stderr =

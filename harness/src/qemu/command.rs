@@ -96,6 +96,8 @@ impl GuestMachine {
 /// agent raises the console log level before pressure (setting `kernel.printk`), so OOM
 /// reports and reaper lines still reach the console. panic=-1 reboots at once on a panic
 /// and -no-reboot turns that into QEMU exiting, so a panicked guest never idles.
+/// The RCU stall (20 s) and soft-lockup (2 x 11 s) watchdogs are set to fire, in that
+/// order, before the hung-task check (30 s) and the harness's own livelock window (40 s).
 pub fn kernel_cmdline(extra: &[String]) -> String {
     let mut parts = vec![
         "console=ttyS0",
@@ -103,6 +105,8 @@ pub fn kernel_cmdline(extra: &[String]) -> String {
         "panic=-1",
         "rdinit=/init",
         "printk.time=1",
+        "rcupdate.rcu_cpu_stall_timeout=20",
+        "watchdog_thresh=11",
     ];
     parts.extend(extra.iter().map(String::as_str));
     parts.join(" ")

@@ -90,6 +90,29 @@ impl Qmp {
         }
     }
 
+    /// Press Alt+SysRq+`key` on the guest's PS/2 keyboard. The kernel handles it in
+    /// interrupt context, so it works when user space is starved; the guest needs
+    /// `kernel.sysrq=1` for the dump and signal keys.
+    pub fn sysrq(&mut self, key: char, timeout: Duration) -> Result<(), String> {
+        let keys = json!([
+            { "type": "qcode", "data": "alt" },
+            { "type": "qcode", "data": "sysrq" },
+            { "type": "qcode", "data": key.to_string() },
+        ]);
+        self.execute("send-key", Some(json!({ "keys": keys })), timeout)
+            .map(drop)
+    }
+
+    /// A human-monitor command (e.g. `info registers -a`), its text output.
+    pub fn hmp(&mut self, command: &str, timeout: Duration) -> Result<String, String> {
+        let r = self.execute(
+            "human-monitor-command",
+            Some(json!({ "command-line": command })),
+            timeout,
+        )?;
+        Ok(r.as_str().unwrap_or_default().to_string())
+    }
+
     /// Ask QEMU to exit; the caller still kills the process group afterwards.
     pub fn quit(&mut self, timeout: Duration) {
         let _ = self.execute("quit", None, timeout);

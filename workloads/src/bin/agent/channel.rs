@@ -34,6 +34,7 @@ impl Channel {
     /// Send one event. A line is written with a single write() so lines from the
     /// heartbeat and the supervisor never interleave.
     pub fn send(&self, event: &Event) {
+        crate::fault::freeze_point();
         let mut line = event.to_line();
         line.push('\n');
         let mut guard = match self.tty.lock() {

@@ -6,6 +6,7 @@
 //! never hangs silently because of the agent.
 
 mod channel;
+mod fault;
 mod heartbeat;
 mod probe;
 mod sampler;
@@ -55,11 +56,16 @@ fn main() {
     }
     sampler::spawn(channel.clone(), spec.sample_ms);
     let probes = Arc::new(probe::ProbeTable::default());
+    let stall_probe_after = match spec.fault {
+        Some(oomlab_workloads::spec::Fault::StallProbe { after_ms }) => Some(after_ms),
+        _ => None,
+    };
     probe::spawn(
         channel.clone(),
         probes.clone(),
         spec.probe_ms,
         spec.probe_kib,
+        stall_probe_after,
     );
     let reason = supervisor::run(&channel, &spec, &probes);
     finish(&channel, None, &reason);

@@ -42,15 +42,24 @@ impl ProbeTable {
     }
 }
 
-pub fn spawn(channel: Arc<Channel>, table: Arc<ProbeTable>, period_ms: u64, kib: u64) {
+/// `stall_after_ms`: the StallProbe fault, counted from now.
+pub fn spawn(
+    channel: Arc<Channel>,
+    table: Arc<ProbeTable>,
+    period_ms: u64,
+    kib: u64,
+    stall_after_ms: Option<u64>,
+) {
     if period_ms == 0 {
         return;
     }
+    let stall_at = stall_after_ms.map(|ms| sys::monotonic_ms() + ms);
     let _ = std::thread::Builder::new()
         .name("probe".into())
         .spawn(move || loop {
+            let stalled = stall_at.is_some_and(|t| sys::monotonic_ms() >= t);
             // One probe at a time: a stalled probe is itself the measurement.
-            if !table.outstanding() {
+            if !stalled && !table.outstanding() {
                 start_one(&channel, &table, kib);
             }
             std::thread::sleep(Duration::from_millis(period_ms));

@@ -4,7 +4,7 @@ use crate::channel::Channel;
 use crate::probe::ProbeTable;
 use crate::sys;
 use oomlab_workloads::event::Event;
-use oomlab_workloads::spec::{GuestSpec, ProcessSpec, Role};
+use oomlab_workloads::spec::{Fault, GuestSpec, ProcessSpec, Role};
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -65,6 +65,11 @@ pub fn run(channel: &Channel, spec: &GuestSpec, probes: &ProbeTable) -> String {
                 } else {
                     "all processes exited"
                 };
+            }
+        }
+        if let Some(Fault::FreezeAgent { after_ms }) = spec.fault {
+            if now - start >= after_ms {
+                crate::fault::freeze();
             }
         }
         if now - start >= spec.max_pressure_ms {

@@ -1,0 +1,126 @@
+//! Known outcomes: deterministic ones on one run each, against real guests.
+
+use crate::common::*;
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+fn run_one(out: &Path, args: &[&str]) -> Value {
+    let o = run_bounded(
+        oomlab()
+            .args(["run", "--accel", "tcg", "--out"])
+            .arg(out)
+            .args(args),
+        Duration::from_secs(600),
+    );
+    let recs = records(out);
+    assert_eq!(recs.len(), 1, "stderr: {}", stderr(&o));
+    recs.into_iter().next().unwrap()
+}
+
+fn actions(r: &Value) -> Vec<String> {
+    r["harness_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["what"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn panic_on_oom_is_a_panic_found_in_the_console() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &["--kernel", "debian:6.1", "--set", "vm.panic_on_oom=1"],
+    );
+    assert_eq!(r["outcome"], "panic", "{r}");
+    assert!(
+        r["outcome_reason"]
+            .as_str()
+            .unwrap()
+            .contains("panic_on_oom"),
+        "{r}"
+    );
+    let setting = r["setup"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "sysctl vm.panic_on_oom")
+        .cloned();
+    assert_eq!(
+        setting.map(|c| c["ok"].clone()),
+        Some(Value::Bool(true)),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_silent_guest_is_hung_with_its_registers_saved() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &[
+            "--kernel",
+            "debian:6.12",
+            "--inject",
+            "freeze-agent:3000",
+            "--silence-timeout",
+            "8",
+        ],
+    );
+    assert_eq!(r["outcome"], "hung", "{r}");
+    let dir = out.path().join(r["artifacts"]["dir"].as_str().unwrap());
+    let regs = std::fs::read_to_string(dir.join("registers.txt")).expect("registers.txt");
+    assert!(regs.contains("RIP="), "{regs}");
+    assert!(actions(&r).iter().any(|a| a.contains("registers")), "{r}");
+    // Bounded: silence limit plus boot and teardown, far below the 120 s run limit.
+    assert!(r["wall_ms"].as_u64().unwrap() < 90_000, "{r}");
+}
+
+#[test]
+fn a_starved_guest_is_a_livelock_with_sysrq_dumps() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &[
+            "--kernel",
+            "debian:6.12",
+            "--inject",
+            "stall-probe:1000",
+            "--livelock-window",
+            "8",
+            "--sysrq-f",
+            "--settle-ms",
+            "60000",
+        ],
+    );
+    assert_eq!(r["outcome"], "livelock", "{r}");
+    let acts = actions(&r);
+    for key in ["sysrq-m", "sysrq-w", "sysrq-t", "sysrq-f"] {
+        assert!(
+            acts.iter().any(|a| a.starts_with(&format!("sent {key}"))),
+            "{key} missing: {acts:?}"
+        );
+    }
+    // The dumps really happened in the guest: the kernel's own lines are in the console.
+    let console =
+        std::fs::read_to_string(out.path().join(r["artifacts"]["console"].as_str().unwrap()))
+            .unwrap();
+    for line in [
+        "sysrq: Show Memory",
+        "sysrq: Show Blocked State",
+        "sysrq: Show State",
+        "sysrq: Manual OOM execution",
+    ] {
+        assert!(console.contains(line), "console lacks {line:?}");
+    }
+    // The stalled probe never comes back, so sysrq-f cannot bring recovery.
+    assert!(
+        r["outcome_reason"]
+            .as_str()
+            .unwrap()
+            .contains("still starved"),
+        "{r}"
+    );
+}
