@@ -198,6 +198,7 @@ pub(crate) fn probe_only_spec(run_id: &str) -> GuestSpec {
         max_pressure_ms: 0,
         sysctls: BTreeMap::new(),
         processes: vec![],
+        end: Default::default(),
         fault: None,
     }
 }
@@ -223,6 +224,7 @@ fn run_spec(
         max_pressure_ms: timeout_ms.saturating_sub(15_000).max(timeout_ms * 3 / 4),
         sysctls: sysctls.clone(),
         processes: scenario.processes(),
+        end: scenario.end,
         fault: opts.inject.clone(),
     }
 }

@@ -3,11 +3,13 @@
 //! Sizes are relative to guest RAM (usemem reads MemTotal in the guest), so a scenario
 //! works at any `--memory`.
 
-use oomlab_workloads::spec::{ProcessSpec, Role};
+use oomlab_workloads::spec::{ProcessSpec, Role, ScenarioEnd};
 
 pub struct Scenario {
     pub name: &'static str,
     pub description: &'static str,
+    /// When the pressure phase is over.
+    pub end: ScenarioEnd,
     build: fn() -> Vec<ProcessSpec>,
 }
 
@@ -30,28 +32,79 @@ fn process(name: &str, role: Role, argv: &[&str]) -> ProcessSpec {
 /// Guest path of the usemem binary.
 pub const USEMEM: &str = "/bin/usemem";
 
-pub const CATALOG: &[Scenario] = &[Scenario {
-    name: "usemem",
-    description: "one hog touching 150% of guest RAM beside a small bystander holding 8 MiB",
-    build: || {
-        vec![
-            process(
-                "bystander",
-                Role::Bystander,
-                &[USEMEM, "--mib", "8", "--hold", "forever"],
-            ),
-            ProcessSpec {
-                // Give the bystander a moment to map its memory first.
-                start_delay_ms: 200,
-                ..process(
+pub const CATALOG: &[Scenario] = &[
+    Scenario {
+        name: "usemem",
+        description: "one hog touching 150% of guest RAM beside a small bystander holding 8 MiB",
+        end: ScenarioEnd::HogsExited,
+        build: || {
+            vec![
+                bystander_8mib(),
+                ProcessSpec {
+                    // Give the bystander a moment to map its memory first.
+                    start_delay_ms: 200,
+                    ..process(
+                        "hog",
+                        Role::Hog,
+                        &[USEMEM, "--percent", "150", "--hold", "forever"],
+                    )
+                },
+            ]
+        },
+    },
+    Scenario {
+        name: "idle-hog",
+        description: "a hog that takes 60% of RAM and idles, then a bystander that allocates until memory runs out (vm.oom_kill_allocating_task=1 kills the bystander)",
+        // Either death relieves the pressure; the idle hog never exits by itself.
+        end: ScenarioEnd::AnyExited,
+        build: || {
+            vec![
+                process(
                     "hog",
                     Role::Hog,
-                    &[USEMEM, "--percent", "150", "--hold", "forever"],
-                )
-            },
-        ]
+                    &[USEMEM, "--percent", "60", "--hold", "forever"],
+                ),
+                ProcessSpec {
+                    // Start once the hog holds its memory, so the bystander is the one
+                    // allocating when memory runs out.
+                    start_delay_ms: 3_000,
+                    ..process(
+                        "allocator",
+                        Role::Bystander,
+                        &[USEMEM, "--percent", "70", "--hold", "forever"],
+                    )
+                },
+            ]
+        },
     },
-}];
+    Scenario {
+        name: "protected-hog",
+        description: "the usemem hog at oom_score_adj -1000 (unkillable) beside an 8 MiB bystander: the kernel may only kill the bystander, then has nothing left to kill",
+        end: ScenarioEnd::HogsExited,
+        build: || {
+            vec![
+                bystander_8mib(),
+                ProcessSpec {
+                    start_delay_ms: 200,
+                    oom_score_adj: -1000,
+                    ..process(
+                        "hog",
+                        Role::Hog,
+                        &[USEMEM, "--percent", "150", "--hold", "forever"],
+                    )
+                },
+            ]
+        },
+    },
+];
+
+fn bystander_8mib() -> ProcessSpec {
+    process(
+        "bystander",
+        Role::Bystander,
+        &[USEMEM, "--mib", "8", "--hold", "forever"],
+    )
+}
 
 pub fn find(name: &str) -> Result<&'static Scenario, String> {
     CATALOG.iter().find(|s| s.name == name).ok_or_else(|| {
@@ -72,6 +125,22 @@ mod tests {
         let p = find("usemem").unwrap().processes();
         assert_eq!(p.iter().filter(|p| p.role == Role::Hog).count(), 1);
         assert!(p.iter().any(|p| p.role == Role::Bystander));
+    }
+
+    #[test]
+    fn every_scenario_has_exactly_one_hog_and_unique_names() {
+        for s in CATALOG {
+            let p = s.processes();
+            assert_eq!(
+                p.iter().filter(|p| p.role == Role::Hog).count(),
+                1,
+                "{}",
+                s.name
+            );
+            let mut names: Vec<_> = p.iter().map(|p| &p.name).collect();
+            names.dedup();
+            assert_eq!(names.len(), p.len(), "{}", s.name);
+        }
     }
 
     #[test]

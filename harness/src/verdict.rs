@@ -136,9 +136,11 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
         .agent
         .iter()
         .filter_map(|e| match e {
+            // The agent's own SIGKILL of leftovers at the end is not the pressure ending.
             A::Exited {
                 t_ms,
                 role: Some(Role::Hog),
+                stopped_by_agent: false,
                 ..
             } => Some(*t_ms as i64),
             _ => None,
@@ -194,7 +196,12 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
     let probe_latency_ms = latency_summary(probes.iter().map(|p| p.latency).collect());
     let psi_memory = psi_over_pressure(&obs.agent, ps);
 
-    let (outcome, reason) = outcome(obs, panic, &kills, recovered_at.is_some());
+    let seen_by = if probes.is_empty() {
+        "heartbeat"
+    } else {
+        "probe"
+    };
+    let (outcome, reason) = outcome(obs, panic, &kills, recovered_at.map(|_| seen_by));
     Verdict {
         outcome,
         reason,
@@ -258,7 +265,8 @@ fn outcome(
     obs: &Observation,
     panic: Option<String>,
     kills: &[(Option<i64>, KillRecord)],
-    recovered: bool,
+    // What showed recovery (probe or heartbeat), if anything did.
+    recovered: Option<&str>,
 ) -> (Outcome, String) {
     let ready = obs.agent.iter().any(|e| matches!(e, A::Ready { .. }));
     let done = obs.agent.iter().find_map(|e| match e {
@@ -334,16 +342,16 @@ fn outcome(
             Outcome::NoOom,
             format!("scenario ended ({done}) without an OOM kill"),
         )
-    } else if recovered {
+    } else if let Some(by) = recovered {
         (
             Outcome::Recovered,
-            format!("{} kill(s), responsive heartbeat afterwards", kills.len()),
+            format!("{} kill(s), responsive {by} afterwards", kills.len()),
         )
     } else {
         (
             Outcome::Timeout,
             format!(
-                "{} kill(s) but no responsive heartbeat after the last one before the scenario ended ({done})",
+                "{} kill(s) but no responsive probe or heartbeat after the recovery point before the scenario ended ({done})",
                 kills.len()
             ),
         )
@@ -551,6 +559,24 @@ mod tests {
         let v = judge_logs(&console, EVENTS_612, EndReason::Finished);
         assert_eq!(v.kernel_reports.hung_tasks, 1);
         assert_eq!(v.kernel_reports.soft_lockups, 1);
+    }
+
+    #[test]
+    fn the_agent_stopping_a_hog_at_the_end_is_not_the_recovery_point() {
+        // As if the hog had survived and the agent killed it when the scenario ended:
+        // recovery must still be measured from the kill, not from that late SIGKILL.
+        let events = EVENTS_612.replace(
+            r#""t_ms":5739,"pid":145,"name":"hog","role":"hog","code":null,"signal":9,"stopped_by_agent":false"#,
+            r#""t_ms":8769,"pid":145,"name":"hog","role":"hog","code":null,"signal":9,"stopped_by_agent":true"#,
+        );
+        assert_ne!(
+            events, EVENTS_612,
+            "fixture changed: update the replacement"
+        );
+        let v = judge_logs(CONSOLE_612, &events, EndReason::Finished);
+        assert_eq!(v.outcome, Outcome::Recovered, "{}", v.reason);
+        // First probe started after the kill (agent 5606 ms): 5708 ms, 54 ms.
+        assert_eq!(v.time_to_recovery_ms, Some(5708 + 54 - 4104));
     }
 
     #[test]

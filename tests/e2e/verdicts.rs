@@ -124,3 +124,65 @@ fn a_starved_guest_is_a_livelock_with_sysrq_dumps() {
         "{r}"
     );
 }
+
+#[test]
+fn oom_kill_allocating_task_kills_the_allocating_bystander() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &[
+            "--kernel",
+            "debian:6.1",
+            "--scenario",
+            "idle-hog",
+            "--set",
+            "vm.oom_kill_allocating_task=1",
+        ],
+    );
+    let kills = r["kills"].as_array().unwrap();
+    assert!(kills.iter().any(|k| k["role"] == "bystander"), "{r}");
+    assert!(r["wrong_victim_kills"].as_u64().unwrap() >= 1, "{r}");
+    let console =
+        std::fs::read_to_string(out.path().join(r["artifacts"]["console"].as_str().unwrap()))
+            .unwrap();
+    assert!(
+        console.contains("Out of memory (oom_kill_allocating_task)"),
+        "the kernel did not use the sysctl"
+    );
+}
+
+#[test]
+fn an_idle_hog_is_the_victim_without_the_sysctl() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &["--kernel", "debian:6.12", "--scenario", "idle-hog"],
+    );
+    assert_eq!(r["outcome"], "recovered", "{r}");
+    assert!(
+        r["kills"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["role"] == "hog"),
+        "{r}"
+    );
+}
+
+#[test]
+fn an_unkillable_hog_leaves_only_the_bystander_then_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &["--kernel", "debian:6.12", "--scenario", "protected-hog"],
+    );
+    let kills = r["kills"].as_array().unwrap();
+    assert!(
+        !kills.is_empty() && kills.iter().all(|k| k["role"] == "bystander"),
+        "{r}"
+    );
+    assert_eq!(r["wrong_victim_kills"].as_u64(), Some(kills.len() as u64));
+    // With only unkillable tasks left the kernel panics: "no killable processes".
+    assert_eq!(r["outcome"], "panic", "{r}");
+    assert_eq!(r["kernel_reports"]["oom_no_killable"], true, "{r}");
+}

@@ -41,6 +41,18 @@ pub struct ProcessSpec {
     pub start_delay_ms: u64,
 }
 
+/// When the pressure phase is over (then `settle_ms` more are watched).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioEnd {
+    /// Every hog has exited (with no hog: every process).
+    #[default]
+    HogsExited,
+    /// Any scenario process has exited: for scenarios where killing either side ends
+    /// the pressure (an idle hog beside an allocating bystander).
+    AnyExited,
+}
+
 /// A fault the agent injects on purpose, to test the harness's own detectors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -79,6 +91,8 @@ pub struct GuestSpec {
     pub sysctls: BTreeMap<String, String>,
     #[serde(default)]
     pub processes: Vec<ProcessSpec>,
+    #[serde(default)]
+    pub end: ScenarioEnd,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
 }

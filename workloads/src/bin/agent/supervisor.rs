@@ -4,7 +4,7 @@ use crate::channel::Channel;
 use crate::probe::ProbeTable;
 use crate::sys;
 use oomlab_workloads::event::Event;
-use oomlab_workloads::spec::{Fault, GuestSpec, ProcessSpec, Role};
+use oomlab_workloads::spec::{Fault, GuestSpec, ProcessSpec, Role, ScenarioEnd};
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -33,6 +33,7 @@ pub fn run(channel: &Channel, spec: &GuestSpec, probes: &ProbeTable) -> String {
         .filter(|p| p.role == Role::Hog)
         .count();
     let mut hogs_exited = 0usize;
+    let mut any_exited = false;
     let mut quiet_since: Option<u64> = None;
 
     let reason = loop {
@@ -45,6 +46,7 @@ pub fn run(channel: &Channel, spec: &GuestSpec, probes: &ProbeTable) -> String {
             pending.remove(0);
         }
         for (_, t) in reap(channel, probes, &mut tracked, false) {
+            any_exited |= t.is_some();
             if t.map(|t| t.role) == Some(Role::Hog) {
                 hogs_exited += 1;
             }
@@ -52,18 +54,18 @@ pub fn run(channel: &Channel, spec: &GuestSpec, probes: &ProbeTable) -> String {
         // Pressure is over when every hog is gone (or, with no hog, every process), and
         // then `settle_ms` passes: late kills and recovery happen in that window.
         let finished = pending.is_empty()
-            && if hogs_total > 0 {
-                hogs_exited >= hogs_total
-            } else {
-                tracked.is_empty()
+            && match spec.end {
+                ScenarioEnd::AnyExited => any_exited,
+                ScenarioEnd::HogsExited if hogs_total > 0 => hogs_exited >= hogs_total,
+                ScenarioEnd::HogsExited => tracked.is_empty(),
             };
         if finished {
             let since = *quiet_since.get_or_insert(now);
             if now - since >= spec.settle_ms {
-                break if hogs_total > 0 {
-                    "hogs exited"
-                } else {
-                    "all processes exited"
+                break match spec.end {
+                    ScenarioEnd::AnyExited => "a scenario process exited",
+                    ScenarioEnd::HogsExited if hogs_total > 0 => "hogs exited",
+                    ScenarioEnd::HogsExited => "all processes exited",
                 };
             }
         }
