@@ -374,6 +374,7 @@ fn one_run(
         oom_invocations: v.oom_invocations,
         kills: v.kills,
         wrong_victim_kills: v.wrong_victim_kills,
+        overkill_kills: v.overkill_kills,
         reaper: v.reaper,
         processes: v.processes,
         time_to_first_kill_ms: v.time_to_first_kill_ms,

@@ -42,6 +42,7 @@ pub struct Verdict {
     pub reason: String,
     pub kills: Vec<KillRecord>,
     pub wrong_victim_kills: u32,
+    pub overkill_kills: u32,
     pub oom_invocations: u64,
     pub reaper: ReaperCounts,
     pub processes: Vec<ProcessRecord>,
@@ -187,6 +188,38 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
     } else {
         clamp(recovered_at.zip(ps).map(|(r, p)| r - p))
     };
+    // Overkill: kills after the pressure was already relieved, i.e. after every hog had
+    // exited (by the kernel's hand or its own) and a probe then showed user space
+    // responsive again.
+    let hogs_started = processes.iter().filter(|p| p.role == "hog").count();
+    let hog_exits = obs
+        .agent
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                A::Exited {
+                    role: Some(Role::Hog),
+                    stopped_by_agent: false,
+                    ..
+                }
+            )
+        })
+        .count();
+    let relieved_at = last_hog_exit
+        .filter(|_| hogs_started > 0 && hog_exits >= hogs_started)
+        .and_then(|gone| {
+            probes
+                .iter()
+                .find(|p| p.start > gone && p.ok && p.latency <= thresholds.probe_threshold_ms)
+                .map(|p| p.start + p.latency as i64)
+        });
+    let overkill_kills = relieved_at.map_or(0, |r| {
+        kills
+            .iter()
+            .filter(|(t, _)| t.is_some_and(|t| t > r))
+            .count() as u32
+    });
     let stall_ms = (!probes.is_empty()).then(|| {
         probes
             .iter()
@@ -207,6 +240,7 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
         reason,
         kills: kills.into_iter().map(|(_, k)| k).collect(),
         wrong_victim_kills,
+        overkill_kills,
         oom_invocations,
         reaper,
         processes,
@@ -577,6 +611,24 @@ mod tests {
         assert_eq!(v.outcome, Outcome::Recovered, "{}", v.reason);
         // First probe started after the kill (agent 5606 ms): 5708 ms, 54 ms.
         assert_eq!(v.time_to_recovery_ms, Some(5708 + 54 - 4104));
+    }
+
+    #[test]
+    fn a_kill_after_the_pressure_was_relieved_is_overkill() {
+        // The hog was reaped at 5739 ms and the probe started at 5969 ms came back in
+        // 61 ms: relieved at 6030 ms (agent) = printk 5977 ms. A kill after that is overkill,
+        // and the recovery point moves to it.
+        let late = "[    6.500000] Out of memory: Killed process 143 (usemem) total-vm:9000kB, anon-rss:8200kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:60kB oom_score_adj:0\n";
+        let v = judge_logs(
+            &format!("{CONSOLE_612}{late}"),
+            EVENTS_612,
+            EndReason::Finished,
+        );
+        assert_eq!(v.kills.len(), 2);
+        assert_eq!(v.overkill_kills, 1);
+        assert_eq!(v.wrong_victim_kills, 1, "the late victim is the bystander");
+        let real = judge_logs(CONSOLE_612, EVENTS_612, EndReason::Finished);
+        assert_eq!(real.overkill_kills, 0);
     }
 
     #[test]

@@ -215,6 +215,9 @@ pub struct RunRecord {
     pub oom_invocations: u64,
     pub kills: Vec<KillRecord>,
     pub wrong_victim_kills: u32,
+    /// Kills after every hog had exited and a probe had shown the guest responsive.
+    #[serde(default)]
+    pub overkill_kills: u32,
     pub reaper: ReaperCounts,
     pub processes: Vec<ProcessRecord>,
     pub time_to_first_kill_ms: Option<u64>,

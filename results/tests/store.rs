@@ -34,6 +34,7 @@ fn record(id: &str, outcome: Outcome) -> RunRecord {
         oom_invocations: 1,
         kills: vec![],
         wrong_victim_kills: 0,
+        overkill_kills: 0,
         reaper: ReaperCounts::default(),
         processes: vec![],
         time_to_first_kill_ms: Some(10),
