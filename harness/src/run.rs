@@ -445,6 +445,13 @@ fn setup_checks(agent: &[Event]) -> Vec<SetupCheck> {
                     actual.as_deref().unwrap_or("nothing")
                 ),
             }),
+            Event::Check {
+                name, ok, detail, ..
+            } => Some(SetupCheck {
+                name: name.clone(),
+                ok: *ok,
+                detail: detail.clone(),
+            }),
             Event::Module {
                 name, ok, error, ..
             } => Some(SetupCheck {

@@ -3,7 +3,7 @@
 //! Sizes are relative to guest RAM (usemem reads MemTotal in the guest), so a scenario
 //! works at any `--memory`.
 
-use oomlab_workloads::spec::{ProcessSpec, Role, ScenarioEnd};
+use oomlab_workloads::spec::{CgroupSpec, ProcessSpec, Role, ScenarioEnd};
 
 pub struct Scenario {
     pub name: &'static str,
@@ -26,6 +26,7 @@ fn process(name: &str, role: Role, argv: &[&str]) -> ProcessSpec {
         argv: argv.iter().map(|s| s.to_string()).collect(),
         oom_score_adj: 0,
         start_delay_ms: 0,
+        cgroup: None,
     }
 }
 
@@ -91,6 +92,30 @@ pub const CATALOG: &[Scenario] = &[
                         "hog",
                         Role::Hog,
                         &[USEMEM, "--percent", "150", "--hold", "forever"],
+                    )
+                },
+            ]
+        },
+    },
+    Scenario {
+        name: "memcg-oom",
+        description: "the hog in cgroup /oomlab-hog with memory.max at 30% of RAM touches 60%: a memcg OOM, while the 8 MiB bystander outside is untouched",
+        end: ScenarioEnd::HogsExited,
+        build: || {
+            vec![
+                bystander_8mib(),
+                ProcessSpec {
+                    start_delay_ms: 200,
+                    cgroup: Some(CgroupSpec {
+                        name: "oomlab-hog".into(),
+                        memory_max: Some("30%".into()),
+                        memory_high: None,
+                        oom_group: false,
+                    }),
+                    ..process(
+                        "hog",
+                        Role::Hog,
+                        &[USEMEM, "--percent", "60", "--hold", "forever"],
                     )
                 },
             ]

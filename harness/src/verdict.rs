@@ -429,6 +429,12 @@ fn setup_failure(obs: &Observation) -> Option<String> {
                     error.as_deref().unwrap_or("?")
                 ))
             }
+            A::Check {
+                name,
+                ok: false,
+                detail,
+                ..
+            } => return Some(format!("setup check failed: {name}: {detail}")),
             A::Error { message, .. } if before_pressure => {
                 return Some(format!("agent error: {message}"))
             }
@@ -748,6 +754,24 @@ mod tests {
         let v = judge_logs(CONSOLE_61, &events, EndReason::Finished);
         assert_eq!(v.outcome, Outcome::Error);
         assert!(v.reason.contains("kernel.printk"), "{}", v.reason);
+    }
+
+    #[test]
+    fn a_failed_setup_check_is_an_error_naming_it() {
+        let check = r#"{"event":"check","t_ms":2800,"name":"cgroup oomlab-hog memory.max","ok":false,"detail":"asked 30%, read back max"}"#;
+        let events = EVENTS_61.replacen(
+            r#"{"event":"pressure_start""#,
+            &format!("{check}\n{{\"event\":\"pressure_start\""),
+            1,
+        );
+        assert_ne!(events, EVENTS_61);
+        let v = judge_logs(CONSOLE_61, &events, EndReason::Finished);
+        assert_eq!(v.outcome, Outcome::Error);
+        assert!(
+            v.reason.contains("cgroup oomlab-hog memory.max"),
+            "{}",
+            v.reason
+        );
     }
 
     #[test]

@@ -186,3 +186,25 @@ fn an_unkillable_hog_leaves_only_the_bystander_then_nothing() {
     assert_eq!(r["outcome"], "panic", "{r}");
     assert_eq!(r["kernel_reports"]["oom_no_killable"], true, "{r}");
 }
+
+#[test]
+fn a_memcg_oom_kill_is_marked_with_its_cgroup() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &["--kernel", "debian:6.1", "--scenario", "memcg-oom"],
+    );
+    assert_eq!(r["outcome"], "recovered", "{r}");
+    let kills = r["kills"].as_array().unwrap();
+    assert!(!kills.is_empty(), "{r}");
+    for k in kills {
+        assert_eq!(k["memcg"], "/oomlab-hog", "{r}");
+        assert_eq!(k["role"], "hog", "{r}");
+    }
+    let setup = r["setup"].as_array().unwrap();
+    let limit = setup
+        .iter()
+        .find(|c| c["name"] == "cgroup oomlab-hog memory.max")
+        .expect("memory.max check");
+    assert_eq!(limit["ok"], true, "{r}");
+}

@@ -37,6 +37,14 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A check of the guest's setup made before pressure (cgroup created, limit
+    /// written and read back, ...). A failed check makes the run an `error`.
+    Check {
+        t_ms: u64,
+        name: String,
+        ok: bool,
+        detail: String,
+    },
     /// The first scenario process is about to start.
     PressureStart { t_ms: u64 },
     Started {
@@ -99,6 +107,7 @@ impl Event {
             Event::Ready { t_ms, .. }
             | Event::Module { t_ms, .. }
             | Event::Setting { t_ms, .. }
+            | Event::Check { t_ms, .. }
             | Event::PressureStart { t_ms }
             | Event::Started { t_ms, .. }
             | Event::Exited { t_ms, .. }

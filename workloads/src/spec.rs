@@ -25,6 +25,24 @@ impl Role {
     }
 }
 
+/// A cgroup v2 group a process is started in, created by the agent under
+/// /sys/fs/cgroup before pressure starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CgroupSpec {
+    /// Directory name under /sys/fs/cgroup (letters, digits, '-', '_').
+    pub name: String,
+    /// `memory.max`: bytes with an optional K/M/G suffix, or `N%` of guest RAM.
+    #[serde(default)]
+    pub memory_max: Option<String>,
+    /// `memory.high`, same forms.
+    #[serde(default)]
+    pub memory_high: Option<String>,
+    /// `memory.oom.group`: kill the whole group on a memcg OOM.
+    #[serde(default)]
+    pub oom_group: bool,
+}
+
 /// One process the agent starts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +57,8 @@ pub struct ProcessSpec {
     /// Start this long after pressure start.
     #[serde(default)]
     pub start_delay_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<CgroupSpec>,
 }
 
 /// When the pressure phase is over (then `settle_ms` more are watched).

@@ -5,6 +5,7 @@
 //! scenario ends. A panic in the agent is reported and powers off too: the guest
 //! never hangs silently because of the agent.
 
+mod cgroups;
 mod channel;
 mod fault;
 mod heartbeat;
@@ -53,6 +54,9 @@ fn main() {
     setup::load_modules(&channel);
     if !setup::apply_sysctls(&channel, &spec.sysctls) {
         finish(&channel, None, "setup failed: a sysctl did not take");
+    }
+    if !cgroups::prepare(&channel, &spec.processes, setup::mem_total_kb()) {
+        finish(&channel, None, "setup failed: a cgroup check failed");
     }
     sampler::spawn(channel.clone(), spec.sample_ms);
     let probes = Arc::new(probe::ProbeTable::default());

@@ -92,12 +92,19 @@ fn start_process(channel: &Channel, p: &ProcessSpec, tracked: &mut HashMap<u32, 
         return;
     };
     let adj = p.oom_score_adj;
+    let cgroup = p.cgroup.as_ref().and_then(crate::cgroups::procs_path);
     let mut cmd = Command::new(program);
     cmd.args(args).stdin(Stdio::null());
     // SAFETY: the closure runs between fork and exec in a child of a multi-threaded
-    // process; set_own_oom_score_adj uses only stack buffers and raw syscalls.
+    // process; join_cgroup and set_own_oom_score_adj use only stack buffers, a path
+    // made before fork, and raw syscalls.
     unsafe {
-        cmd.pre_exec(move || sys::set_own_oom_score_adj(adj));
+        cmd.pre_exec(move || {
+            if let Some(procs) = &cgroup {
+                sys::join_cgroup(procs)?;
+            }
+            sys::set_own_oom_score_adj(adj)
+        });
     }
     match cmd.spawn() {
         Ok(child) => {

@@ -148,6 +148,26 @@ pub fn set_own_oom_score_adj(value: i32) -> io::Result<()> {
     }
 }
 
+/// Move the calling process into a cgroup by writing "0" to its cgroup.procs. For the
+/// same reason as above it must not allocate: the path was prepared before fork.
+pub fn join_cgroup(procs: &std::ffi::CStr) -> io::Result<()> {
+    // SAFETY: `procs` is NUL-terminated; the fd is closed on every path.
+    let fd = unsafe { libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: writing one byte from a static buffer.
+    let n = unsafe { libc::write(fd, b"0".as_ptr() as *const libc::c_void, 1) };
+    let err = io::Error::last_os_error();
+    // SAFETY: fd is ours to close.
+    unsafe { libc::close(fd) };
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(err)
+    }
+}
+
 /// Decimal formatting into a stack buffer (no allocation).
 fn format_i32(value: i32, buf: &mut [u8; 16]) -> usize {
     let mut digits = [0u8; 12];
