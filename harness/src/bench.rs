@@ -61,6 +61,7 @@ pub fn run(o: &BenchOptions, progress: &Progress) -> Result<(), CliError> {
         .map_err(|e| CliError::Internal(e.to_string()))?;
     let machine = |initrd: &Path| GuestMachine {
         accel: prepared.accel.used,
+        tcg_threads: opts.tcg_threads,
         memory_mib: opts.memory_mib,
         cpus: opts.cpus,
         kernel: prepared.kernel.bzimage.clone(),
@@ -137,6 +138,7 @@ fn run_options(o: &BenchOptions, out: &Path) -> RunOptions {
         load_modules: vec![],
         out: out.join("results"),
         accel: o.accel,
+        tcg_threads: Default::default(),
         memory_mib: 256,
         cpus: 2,
         timeout: Duration::from_secs(120),

@@ -77,6 +77,11 @@ pub struct RunArgs {
     /// Accelerator: auto probes KVM (bounded) and falls back to TCG.
     #[arg(long, value_enum, default_value = "auto")]
     pub accel: AccelRequest,
+    /// TCG vCPU threads: single (all vCPUs on one host thread) avoids an MTTCG
+    /// cross-modifying-code race that makes some 6.12 boots oops; multi gives each vCPU
+    /// a host thread.
+    #[arg(long, value_enum, default_value = "single")]
+    pub tcg_threads: crate::qemu::command::TcgThreads,
     /// Guest memory in MiB.
     #[arg(long, default_value_t = 256)]
     pub memory: u64,

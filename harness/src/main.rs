@@ -78,6 +78,7 @@ fn run_command(a: cli::RunArgs) -> Result<u8, CliError> {
         load_modules: a.load_modules,
         out: a.out,
         accel: a.accel,
+        tcg_threads: a.tcg_threads,
         memory_mib: a.memory,
         cpus: a.cpus,
         timeout: Duration::from_secs(a.timeout),

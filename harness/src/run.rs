@@ -30,6 +30,7 @@ pub struct RunOptions {
     pub load_modules: Vec<String>,
     pub out: PathBuf,
     pub accel: AccelRequest,
+    pub tcg_threads: crate::qemu::command::TcgThreads,
     pub memory_mib: u64,
     pub cpus: u32,
     pub timeout: Duration,
@@ -281,6 +282,7 @@ fn one_run(
     let cmdline = kernel_cmdline(&[]);
     let machine = GuestMachine {
         accel: prepared.accel.used,
+        tcg_threads: opts.tcg_threads,
         memory_mib: opts.memory_mib,
         cpus: opts.cpus,
         kernel: kernel.bzimage.clone(),
@@ -361,6 +363,8 @@ fn one_run(
             reason: prepared.accel.reason.clone(),
         },
         guest: GuestInfo {
+            tcg_threads: (prepared.accel.used == crate::qemu::command::Accel::Tcg)
+                .then(|| opts.tcg_threads.as_str().to_string()),
             memory_mib: opts.memory_mib,
             cpus: opts.cpus,
             cmdline,

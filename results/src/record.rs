@@ -86,6 +86,9 @@ pub struct AccelInfo {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GuestInfo {
+    /// Under TCG: `single` (all vCPUs on one host thread) or `multi` (MTTCG).
+    #[serde(default)]
+    pub tcg_threads: Option<String>,
     pub memory_mib: u64,
     pub cpus: u32,
     /// The kernel command line the guest booted with.

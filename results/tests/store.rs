@@ -21,6 +21,7 @@ fn record(id: &str, outcome: Outcome) -> RunRecord {
             reason: "forced".into(),
         },
         guest: GuestInfo {
+            tcg_threads: Some("single".into()),
             memory_mib: 256,
             cpus: 2,
             cmdline: "console=ttyS0".into(),

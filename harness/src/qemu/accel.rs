@@ -143,6 +143,7 @@ fn run_probe(guest: &ProbeGuest) -> (bool, String) {
     };
     let machine = GuestMachine {
         accel: Accel::Kvm,
+        tcg_threads: Default::default(),
         memory_mib: 128,
         cpus: 1,
         kernel: guest.kernel.clone(),
