@@ -384,6 +384,7 @@ fn one_run(
         time_to_first_kill_ms: v.time_to_first_kill_ms,
         time_to_recovery_ms: v.time_to_recovery_ms,
         max_heartbeat_gap_ms: v.max_heartbeat_gap_ms,
+        kill_stats: v.kill_stats,
         stall_ms: v.stall_ms,
         probe_latency_ms: v.probe_latency_ms,
         psi_memory: v.psi_memory,

@@ -22,8 +22,10 @@
 use crate::session::{EndReason, Observation};
 use oomlab_klog::Event as K;
 use oomlab_results::record::{
-    KernelReports, KillRecord, LatencySummary, Outcome, ProcessRecord, PsiSummary, ReaperCounts,
+    KernelReports, KillRecord, KillStats, LatencySummary, Outcome, Percentiles2, ProcessRecord,
+    PsiSummary, ReaperCounts,
 };
+use oomlab_results::stats::percentile;
 use oomlab_workloads::event::Event as A;
 use oomlab_workloads::spec::Role;
 use std::collections::HashMap;
@@ -49,6 +51,7 @@ pub struct Verdict {
     pub time_to_first_kill_ms: Option<u64>,
     pub time_to_recovery_ms: Option<u64>,
     pub max_heartbeat_gap_ms: Option<u64>,
+    pub kill_stats: KillStats,
     pub stall_ms: Option<u64>,
     pub probe_latency_ms: Option<LatencySummary>,
     pub psi_memory: Option<PsiSummary>,
@@ -241,6 +244,7 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
         kills: kills.into_iter().map(|(_, k)| k).collect(),
         wrong_victim_kills,
         overkill_kills,
+        kill_stats: kill_stats(&obs.kernel),
         oom_invocations,
         reaper,
         processes,
@@ -254,19 +258,73 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
     }
 }
 
-/// Nearest-rank percentiles of the probe latencies.
-fn latency_summary(mut v: Vec<u64>) -> Option<LatencySummary> {
-    if v.is_empty() {
-        return None;
+/// Pace and yield of the kills, from the kernel's own lines (printk clock: only
+/// differences are taken, so the clock offset does not matter).
+fn kill_stats(kernel: &[K]) -> KillStats {
+    let kills: Vec<(Option<u64>, u32, u64)> = kernel
+        .iter()
+        .filter_map(|e| match e {
+            K::Kill {
+                t_ms,
+                pid,
+                anon_rss_kb,
+                file_rss_kb,
+                shmem_rss_kb,
+                ..
+            } => Some((
+                *t_ms,
+                *pid,
+                anon_rss_kb.unwrap_or(0) + file_rss_kb.unwrap_or(0) + shmem_rss_kb.unwrap_or(0),
+            )),
+            _ => None,
+        })
+        .collect();
+    let times: Vec<u64> = kills.iter().filter_map(|k| k.0).collect();
+    let intervals: Vec<u64> = times
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .collect();
+    let reaps: Vec<u64> = kernel
+        .iter()
+        .filter_map(|e| match e {
+            K::Reaper {
+                t_ms: Some(t),
+                pid,
+                result: oomlab_klog::ReapResult::Reaped,
+                ..
+            } => {
+                let killed = kills
+                    .iter()
+                    .rev()
+                    .find(|k| k.1 == *pid && k.0 <= Some(*t))?;
+                Some(t - killed.0?)
+            }
+            _ => None,
+        })
+        .collect();
+    let freed: Vec<u64> = kills.iter().map(|k| k.2).collect();
+    let span_ms = times.last().zip(times.first()).map(|(l, f)| l - f);
+    KillStats {
+        kill_interval_ms: percentile(&intervals, 0.5)
+            .zip(percentile(&intervals, 0.9))
+            .map(|(p50, p90)| Percentiles2 { p50, p90 }),
+        kill_to_reap_ms: percentile(&reaps, 0.5),
+        freed_per_kill_kb: percentile(&freed, 0.5),
+        kills_per_min: span_ms
+            .filter(|s| *s > 0 && times.len() > 1)
+            .map(|s| (times.len() - 1) as f64 * 60_000.0 / s as f64),
     }
-    v.sort_unstable();
-    let rank = |p: f64| v[((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
+}
+
+/// Nearest-rank percentiles of the probe latencies.
+fn latency_summary(v: Vec<u64>) -> Option<LatencySummary> {
+    let p = |q| percentile(&v, q);
     Some(LatencySummary {
         n: v.len() as u64,
-        p50: rank(0.50),
-        p90: rank(0.90),
-        p99: rank(0.99),
-        max: v[v.len() - 1],
+        p50: p(0.50)?,
+        p90: p(0.90)?,
+        p99: p(0.99)?,
+        max: p(1.0)?,
     })
 }
 
@@ -635,6 +693,32 @@ mod tests {
         assert_eq!(v.wrong_victim_kills, 1, "the late victim is the bystander");
         let real = judge_logs(CONSOLE_612, EVENTS_612, EndReason::Finished);
         assert_eq!(real.overkill_kills, 0);
+    }
+
+    #[test]
+    fn kill_stats_measure_pace_reaping_and_yield() {
+        let console = "\
+[   10.000000] Out of memory: Killed process 10 (a) total-vm:2000kB, anon-rss:1000kB, file-rss:100kB, shmem-rss:24kB, UID:0 pgtables:40kB oom_score_adj:1000
+[   10.150000] oom_reaper: reaped process 10 (a), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB
+[   12.000000] Out of memory: Killed process 11 (b) total-vm:2000kB, anon-rss:900kB, file-rss:100kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:1000
+[   12.050000] oom_reaper: reaped process 11 (b), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB
+[   14.500000] Out of memory: Killed process 12 (c) total-vm:2000kB, anon-rss:700kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:1000
+";
+        let obs = observe_logs(console.as_bytes(), b"", EndReason::Timeout);
+        let s = kill_stats(&obs.kernel);
+        let i = s.kill_interval_ms.unwrap();
+        assert_eq!((i.p50, i.p90), (2000, 2500));
+        assert_eq!(
+            s.kill_to_reap_ms,
+            Some(50),
+            "median of 150 and 50 by nearest rank"
+        );
+        assert_eq!(s.freed_per_kill_kb, Some(1000), "median of 1124, 1000, 700");
+        assert!((s.kills_per_min.unwrap() - 2.0 * 60_000.0 / 4500.0).abs() < 1e-9);
+        let one = kill_stats(&observe_logs(CONSOLE_61.as_bytes(), b"", EndReason::Finished).kernel);
+        assert_eq!(one.kill_interval_ms, None);
+        assert_eq!(one.kills_per_min, None);
+        assert_eq!(one.freed_per_kill_kb, Some(178640 + 4 + 1096));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! oomlab's results: the record of one run, the store that keeps them, and summaries.
 
 pub mod record;
+pub mod stats;
 pub mod store;
 pub mod summary;
 

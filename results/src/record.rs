@@ -152,6 +152,25 @@ pub struct PsiSummary {
     pub full_pct: f64,
 }
 
+/// How the kills went: pace, reaping and memory freed (docs/verdicts.md).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KillStats {
+    /// Time between consecutive kills (needs two kills).
+    pub kill_interval_ms: Option<Percentiles2>,
+    /// Median time from a kill to the oom_reaper reaping that pid.
+    pub kill_to_reap_ms: Option<u64>,
+    /// Median anon+file+shmem RSS of the victims, from the kill lines.
+    pub freed_per_kill_kb: Option<u64>,
+    /// Kills per minute between the first and the last kill (needs two kills).
+    pub kills_per_min: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles2 {
+    pub p50: u64,
+    pub p90: u64,
+}
+
 /// Counts of the kernel's own reports in the console.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KernelReports {
@@ -227,6 +246,8 @@ pub struct RunRecord {
     pub time_to_recovery_ms: Option<u64>,
     pub max_heartbeat_gap_ms: Option<u64>,
     /// Time the probe spent over its threshold during pressure.
+    #[serde(default)]
+    pub kill_stats: KillStats,
     #[serde(default)]
     pub stall_ms: Option<u64>,
     #[serde(default)]

@@ -61,6 +61,7 @@ pub fn table(records: &[RunRecord]) -> String {
     for r in records.iter().filter(|r| r.outcome != Outcome::Recovered) {
         let _ = writeln!(out, "{}: {} ({})", r.run_id, r.outcome, r.outcome_reason);
     }
+    out.push_str(&distributions(records));
     let counts: Vec<String> = Outcome::ALL
         .iter()
         .filter_map(|o| {
@@ -69,5 +70,51 @@ pub fn table(records: &[RunRecord]) -> String {
         })
         .collect();
     let _ = writeln!(out, "outcomes: {}", counts.join(", "));
+    out
+}
+
+/// For each group of repetitions (same scenario, kernel and settings) with more than one
+/// run: the count of each outcome with its 95% Wilson interval. One run is an anecdote.
+/// Groups are named by the settings that differ between the records shown.
+fn distributions(records: &[RunRecord]) -> String {
+    let all_keys: std::collections::BTreeSet<&String> =
+        records.iter().flat_map(|r| r.settings.keys()).collect();
+    let varying: Vec<&String> = all_keys
+        .into_iter()
+        .filter(|k| {
+            let first = records.first().and_then(|r| r.settings.get(*k));
+            records.iter().any(|r| r.settings.get(*k) != first)
+        })
+        .collect();
+    let mut groups: Vec<(String, Vec<&RunRecord>)> = Vec::new();
+    for r in records {
+        let key = format!(
+            "{} on {}{}",
+            r.scenario,
+            r.kernel.release,
+            varying
+                .iter()
+                .map(|k| format!(" {k}={}", r.settings.get(*k).map_or("-", String::as_str)))
+                .collect::<String>()
+        );
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, g)) => g.push(r),
+            None => groups.push((key, vec![r])),
+        }
+    }
+    let mut out = String::new();
+    for (key, g) in groups.iter().filter(|(_, g)| g.len() > 1) {
+        let n = g.len() as u64;
+        let parts: Vec<String> = Outcome::ALL
+            .iter()
+            .filter_map(|o| {
+                let k = g.iter().filter(|r| r.outcome == *o).count() as u64;
+                let (lo, hi) = crate::stats::wilson_95(k, n)?;
+                (k > 0)
+                    .then(|| format!("{o} {k}/{n} (95% CI {:.0}-{:.0}%)", lo * 100.0, hi * 100.0))
+            })
+            .collect();
+        let _ = writeln!(out, "{key}: {}", parts.join(", "));
+    }
     out
 }

@@ -41,6 +41,7 @@ fn record(id: &str, outcome: Outcome) -> RunRecord {
         time_to_first_kill_ms: Some(10),
         time_to_recovery_ms: Some(20),
         max_heartbeat_gap_ms: Some(300),
+        kill_stats: KillStats::default(),
         stall_ms: Some(0),
         probe_latency_ms: None,
         psi_memory: None,
@@ -108,6 +109,34 @@ fn refuses_foreign_or_unwritable_directories() {
     std::fs::write(&file, "").unwrap();
     let err = Store::open(&file.join("sub")).err().unwrap().to_string();
     assert!(err.contains("choose a writable --out"), "{err}");
+}
+
+#[test]
+fn summary_gives_the_outcome_distribution_of_repetitions() {
+    let mut runs: Vec<RunRecord> = (0..5)
+        .map(|i| record(&format!("r{i}"), Outcome::Recovered))
+        .collect();
+    runs.push(record("x", Outcome::Livelock));
+    let t = summary::table(&runs);
+    assert!(
+        t.contains("usemem on 6.1.0-56-cloud-amd64: recovered 5/6 (95% CI 44-97%), livelock 1/6 (95% CI 3-56%)"),
+        "{t}"
+    );
+    // Groups that differ by a setting are named by it.
+    let mut other = record("y", Outcome::Panic);
+    other.settings.insert("vm.panic_on_oom".into(), "1".into());
+    let mut other2 = other.clone();
+    other2.run_id = "z".into();
+    runs.extend([other, other2]);
+    let t = summary::table(&runs);
+    assert!(
+        t.contains("usemem on 6.1.0-56-cloud-amd64 vm.panic_on_oom=1: panic 2/2"),
+        "{t}"
+    );
+    assert!(
+        t.contains("usemem on 6.1.0-56-cloud-amd64 vm.panic_on_oom=-: recovered 5/6"),
+        "{t}"
+    );
 }
 
 #[test]
