@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 pub const AGENT: &str = "oomlab-agent";
-pub const WORKLOADS: &[&str] = &["usemem", "oomlab-probe"];
+pub const WORKLOADS: &[&str] = &["usemem", "oomlab-probe", "herd"];
 
 /// Where to look: $OOMLAB_GUEST_BIN_DIR, then beside the running binary, then its
 /// parent (test binaries live in target/.../deps/).

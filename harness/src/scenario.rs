@@ -32,6 +32,17 @@ fn process(name: &str, role: Role, argv: &[&str]) -> ProcessSpec {
 
 /// Guest path of the usemem binary.
 pub const USEMEM: &str = "/bin/usemem";
+/// Guest path of the herd binary.
+pub const HERD: &str = "/bin/herd";
+
+fn in_cgroup(name: &str) -> Option<CgroupSpec> {
+    Some(CgroupSpec {
+        name: name.into(),
+        memory_max: None,
+        memory_high: None,
+        oom_group: false,
+    })
+}
 
 pub const CATALOG: &[Scenario] = &[
     Scenario {
@@ -116,6 +127,37 @@ pub const CATALOG: &[Scenario] = &[
                         "hog",
                         Role::Hog,
                         &[USEMEM, "--percent", "60", "--hold", "forever"],
+                    )
+                },
+            ]
+        },
+    },
+    Scenario {
+        name: "oom-adj-herd",
+        description: "400 small herd processes at oom_score_adj 1000 beside a hog at 0 touching 150% of RAM: the killer takes herd members one by one, never the hog",
+        end: ScenarioEnd::HogsExited,
+        build: || {
+            vec![
+                bystander_8mib(),
+                ProcessSpec {
+                    // The herd's members inherit its cgroup, so each kill can be traced to
+                    // this role through the kernel's task_memcg.
+                    oom_score_adj: 1000,
+                    cgroup: in_cgroup("oomlab-herd"),
+                    ..process(
+                        "herd",
+                        Role::Expendable,
+                        &[HERD, "--count", "400", "--kib", "32", "--period-ms", "100"],
+                    )
+                },
+                ProcessSpec {
+                    // Let the herd finish forking before the hog starts.
+                    start_delay_ms: 5_000,
+                    cgroup: in_cgroup("oomlab-hog"),
+                    ..process(
+                        "hog",
+                        Role::Hog,
+                        &[USEMEM, "--percent", "150", "--hold", "forever"],
                     )
                 },
             ]

@@ -75,6 +75,53 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
         .iter()
         .filter_map(|p| Some((p.pid, role_from_str(&p.role)?)))
         .collect();
+    // Descendants of a scenario process (a herd's members) are not known to the agent by
+    // pid, but they share its cgroup, and the kernel names the victim's cgroup in the
+    // `oom-kill:constraint=...,task_memcg=/NAME,...,pid=N` line before each kill.
+    let cgroup_roles: HashMap<String, Role> = obs
+        .agent
+        .iter()
+        .filter_map(|e| match e {
+            A::Started {
+                role,
+                cgroup: Some(g),
+                ..
+            } => Some((format!("/{g}"), *role)),
+            _ => None,
+        })
+        .collect();
+    let victim_cgroups: HashMap<u32, &str> = obs
+        .kernel
+        .iter()
+        .filter_map(|e| match e {
+            K::Constraint {
+                pid: Some(pid),
+                task_memcg: Some(m),
+                ..
+            } => Some((*pid, m.as_str())),
+            _ => None,
+        })
+        .collect();
+    // The agent also lists each scenario cgroup's members as they appear; the kernel's
+    // constraint line is rate-limited with the rest of the OOM report, the list is not.
+    let member_cgroups: HashMap<u32, String> = obs
+        .agent
+        .iter()
+        .filter_map(|e| match e {
+            A::Members { cgroup, pids, .. } => {
+                Some(pids.iter().map(move |p| (*p, format!("/{cgroup}"))))
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let role_of = |pid: &u32| -> &'static str {
+        roles
+            .get(pid)
+            .or_else(|| cgroup_roles.get(*victim_cgroups.get(pid)?))
+            .or_else(|| cgroup_roles.get(member_cgroups.get(pid)?))
+            .map_or("unknown", |r| r.as_str())
+    };
     // Kernel times are printk times; move them onto the agent's clock.
     let offset = obs.clock_offset_ms.unwrap_or(0);
     let to_agent = |t: Option<u64>| t.map(|t| t as i64 - offset);
@@ -100,7 +147,7 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
                 KillRecord {
                     pid: *pid,
                     comm: comm.clone(),
-                    role: roles.get(pid).map_or("unknown", |r| r.as_str()).to_string(),
+                    role: role_of(pid).to_string(),
                     anon_rss_kb: *anon_rss_kb,
                     oom_score_adj: *oom_score_adj,
                     memcg: memcg.clone(),
@@ -123,7 +170,12 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
             _ => {}
         }
     }
-    let wrong_victim_kills = kills.iter().filter(|(_, k)| k.role != "hog").count() as u32;
+    // Hogs and expendables are acceptable victims; bystanders and processes of no known
+    // role are not.
+    let wrong_victim_kills = kills
+        .iter()
+        .filter(|(_, k)| k.role != "hog" && k.role != "expendable")
+        .count() as u32;
 
     let heartbeats: Vec<(u64, u64)> = obs
         .agent
@@ -237,14 +289,22 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
     } else {
         "probe"
     };
-    let (outcome, reason) = outcome(obs, panic, &kills, recovered_at.map(|_| seen_by));
+    let kill_stats = kill_stats(&obs.kernel);
+    let still_killing = kills_continued_to_the_end(obs, last_kill_agent, &kill_stats);
+    let (outcome, reason) = outcome(
+        obs,
+        panic,
+        &kills,
+        recovered_at.map(|_| seen_by),
+        still_killing.then_some(&kill_stats),
+    );
     Verdict {
         outcome,
         reason,
         kills: kills.into_iter().map(|(_, k)| k).collect(),
         wrong_victim_kills,
         overkill_kills,
-        kill_stats: kill_stats(&obs.kernel),
+        kill_stats,
         oom_invocations,
         reaper,
         processes,
@@ -256,6 +316,28 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
         psi_memory,
         kernel_reports: reports,
     }
+}
+
+/// Were kills still going on when pressure ended? The last kill must fall within the
+/// end window: three median kill intervals, and at least 10 s, before the end of the
+/// run (the agent's `done`, or its last event).
+fn kills_continued_to_the_end(obs: &Observation, last_kill: Option<i64>, s: &KillStats) -> bool {
+    let Some(last_kill) = last_kill else {
+        return false;
+    };
+    let end = obs.agent.iter().rev().find_map(|e| match e {
+        A::Done { t_ms, .. } => Some(*t_ms),
+        _ => None,
+    });
+    let Some(end) = end.or_else(|| obs.agent.last().map(A::t_ms)) else {
+        return false;
+    };
+    let window = s
+        .kill_interval_ms
+        .as_ref()
+        .map_or(0, |i| 3 * i.p50)
+        .max(10_000) as i64;
+    end as i64 - last_kill <= window && s.kill_interval_ms.is_some()
 }
 
 /// Pace and yield of the kills, from the kernel's own lines (printk clock: only
@@ -359,7 +441,27 @@ fn outcome(
     kills: &[(Option<i64>, KillRecord)],
     // What showed recovery (probe or heartbeat), if anything did.
     recovered: Option<&str>,
+    // Set when kills were still going on when the run ended.
+    still_killing: Option<&KillStats>,
 ) -> (Outcome, String) {
+    let unrecovered = |s: &KillStats| {
+        let pace = s
+            .kill_interval_ms
+            .as_ref()
+            .map(|i| format!(", one kill every {:.1} s", i.p50 as f64 / 1000.0))
+            .unwrap_or_default();
+        let freed = s
+            .freed_per_kill_kb
+            .map(|kb| format!(", {:.1} MB freed per kill", kb as f64 / 1024.0))
+            .unwrap_or_default();
+        (
+            Outcome::Unrecovered,
+            format!(
+                "{} kill(s) and still killing when the run ended, never responsive again{pace}{freed}",
+                kills.len()
+            ),
+        )
+    };
     let ready = obs.agent.iter().any(|e| matches!(e, A::Ready { .. }));
     let done = obs.agent.iter().find_map(|e| match e {
         A::Done { reason, .. } => Some(reason.clone()),
@@ -408,6 +510,9 @@ fn outcome(
                 "console and event channel both went silent".into(),
             )
         }
+        Some(EndReason::Timeout) if still_killing.is_some() && recovered.is_none() => {
+            return unrecovered(still_killing.unwrap_or(&KillStats::default()));
+        }
         Some(EndReason::Timeout) => {
             return (
                 Outcome::Timeout,
@@ -439,6 +544,8 @@ fn outcome(
             Outcome::Recovered,
             format!("{} kill(s), responsive {by} afterwards", kills.len()),
         )
+    } else if let Some(s) = still_killing {
+        unrecovered(s)
     } else {
         (
             Outcome::Timeout,
@@ -693,6 +800,48 @@ mod tests {
         assert_eq!(v.wrong_victim_kills, 1, "the late victim is the bystander");
         let real = judge_logs(CONSOLE_612, EVENTS_612, EndReason::Finished);
         assert_eq!(real.overkill_kills, 0);
+    }
+
+    /// The 6.12 run with extra kills of herd members every 2 s, the last at printk
+    /// `last_s`, as if the kernel had kept killing small processes.
+    fn herd_kills_until(last_s: u32) -> String {
+        let mut console = CONSOLE_612.to_string();
+        for (i, t) in (6..=last_s).step_by(2).enumerate() {
+            console.push_str(&format!(
+                "[{t:>5}.600000] Out of memory: Killed process {} (herd) total-vm:900kB, anon-rss:700kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:1000\n",
+                300 + i
+            ));
+        }
+        console
+    }
+
+    #[test]
+    fn kills_every_2_s_to_the_end_without_recovery_are_unrecovered() {
+        // Kills at printk 6.6 and 8.6 s (agent 6653, 8653 ms); the last probe started at
+        // 8478 ms, before the last kill, and the agent's done came at 8770 ms.
+        let v = judge_logs(&herd_kills_until(8), EVENTS_612, EndReason::Finished);
+        assert_eq!(v.outcome, Outcome::Unrecovered, "{}", v.reason);
+        assert!(v.reason.contains("one kill every"), "{}", v.reason);
+        assert_eq!(
+            v.kill_stats.kill_interval_ms.as_ref().map(|i| i.p50),
+            Some(1047)
+        );
+        // The same at the harness's time limit.
+        let v = judge_logs(
+            &herd_kills_until(8),
+            &without_events(EVENTS_612, "done"),
+            EndReason::Timeout,
+        );
+        assert_eq!(v.outcome, Outcome::Unrecovered, "{}", v.reason);
+    }
+
+    #[test]
+    fn a_late_kill_followed_by_a_fast_probe_is_recovery() {
+        // Kills up to printk 6.6 s (agent 6653 ms); probes started at 6786 ms and later
+        // came back within the threshold, so the guest recovered after the last kill.
+        let v = judge_logs(&herd_kills_until(6), EVENTS_612, EndReason::Finished);
+        assert_eq!(v.outcome, Outcome::Recovered, "{}", v.reason);
+        assert_eq!(v.time_to_recovery_ms, Some(6786 + 92 - 4104));
     }
 
     #[test]

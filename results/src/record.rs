@@ -18,6 +18,9 @@ pub enum Outcome {
     NoOom,
     /// The guest was alive but made no OOM progress within the livelock window.
     Livelock,
+    /// Kills went on until the end but user space never became responsive again:
+    /// the slow-motion OOM (a kill every few seconds, each freeing little).
+    Unrecovered,
     /// Console and event channel both went silent.
     Hung,
     /// The kernel panicked.
@@ -31,10 +34,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::Recovered,
         Outcome::NoOom,
         Outcome::Livelock,
+        Outcome::Unrecovered,
         Outcome::Hung,
         Outcome::Panic,
         Outcome::BootFailure,
@@ -47,6 +51,7 @@ impl Outcome {
             Outcome::Recovered => "recovered",
             Outcome::NoOom => "no_oom",
             Outcome::Livelock => "livelock",
+            Outcome::Unrecovered => "unrecovered",
             Outcome::Hung => "hung",
             Outcome::Panic => "panic",
             Outcome::BootFailure => "boot_failure",

@@ -208,3 +208,46 @@ fn a_memcg_oom_kill_is_marked_with_its_cgroup() {
         .expect("memory.max check");
     assert_eq!(limit["ok"], true, "{r}");
 }
+
+#[test]
+fn a_herd_at_adj_1000_is_killed_member_by_member_before_the_hog() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &[
+            "--kernel",
+            "debian:6.12",
+            "--scenario",
+            "oom-adj-herd",
+            "--timeout",
+            "150",
+        ],
+    );
+    let kills = r["kills"].as_array().unwrap();
+    // Every victim is traced to a role through its cgroup: none is unknown.
+    assert!(
+        kills
+            .iter()
+            .all(|k| k["role"] == "expendable" || k["role"] == "hog"),
+        "{r}"
+    );
+    assert_eq!(r["wrong_victim_kills"], 0, "{r}");
+    // At oom_score_adj 1000 every herd member outranks the hog: the herd goes first.
+    assert_eq!(kills[0]["role"], "expendable", "{r}");
+    let first_hog = kills.iter().position(|k| k["role"] == "hog");
+    let herd_kills = kills.iter().filter(|k| k["role"] == "expendable").count();
+    assert!(herd_kills >= 100, "{herd_kills} herd kills: {r}");
+    if let Some(h) = first_hog {
+        assert!(h >= 100, "hog killed after only {h} herd members: {r}");
+    }
+    assert!(
+        ["recovered", "unrecovered"].contains(&r["outcome"].as_str().unwrap()),
+        "{r}"
+    );
+    assert!(
+        r["kill_stats"]["kill_interval_ms"]["p50"]
+            .as_u64()
+            .is_some(),
+        "{r}"
+    );
+}

@@ -52,6 +52,10 @@ pub enum Event {
         name: String,
         role: Role,
         pid: u32,
+        /// The cgroup (name under /sys/fs/cgroup) it was started in, if any: its
+        /// descendants inherit it, so a kill of one of them can be traced to this role.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cgroup: Option<String>,
     },
     /// A process the agent reaped. `name`/`role` are absent for processes it did not
     /// start itself (children of workloads, reparented to PID 1).
@@ -73,6 +77,13 @@ pub enum Event {
     /// Periodic proof that the agent gets scheduled. `gap_ms` is the time since the
     /// previous heartbeat (the period when all is well).
     Heartbeat { t_ms: u64, seq: u64, gap_ms: u64 },
+    /// Processes in a scenario cgroup that the agent had not reported yet (a herd's
+    /// members): their role is the role of the process that owns the cgroup.
+    Members {
+        t_ms: u64,
+        cgroup: String,
+        pids: Vec<u32>,
+    },
     /// One responsiveness probe: started at `t_ms`, reaped `latency_ms` later.
     /// `ok` is false when the probe did not exit 0 (killed, failed to start).
     Probe {
@@ -113,6 +124,7 @@ impl Event {
             | Event::Exited { t_ms, .. }
             | Event::Heartbeat { t_ms, .. }
             | Event::Probe { t_ms, .. }
+            | Event::Members { t_ms, .. }
             | Event::Sample { t_ms, .. }
             | Event::Done { t_ms, .. }
             | Event::Error { t_ms, .. } => *t_ms,

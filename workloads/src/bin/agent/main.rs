@@ -58,7 +58,12 @@ fn main() {
     if !cgroups::prepare(&channel, &spec.processes, setup::mem_total_kb()) {
         finish(&channel, None, "setup failed: a cgroup check failed");
     }
-    sampler::spawn(channel.clone(), spec.sample_ms);
+    let cgroups = spec
+        .processes
+        .iter()
+        .filter_map(|p| Some(p.cgroup.as_ref()?.name.clone()))
+        .collect();
+    sampler::spawn(channel.clone(), spec.sample_ms, cgroups);
     let probes = Arc::new(probe::ProbeTable::default());
     let stall_probe_after = match spec.fault {
         Some(oomlab_workloads::spec::Fault::StallProbe { after_ms }) => Some(after_ms),

@@ -3,16 +3,42 @@
 use crate::channel::Channel;
 use crate::sys;
 use oomlab_workloads::event::Event;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub fn spawn(channel: Arc<Channel>, period_ms: u64) {
+/// `cgroups`: the scenario's cgroup names, whose new members are reported each period.
+pub fn spawn(channel: Arc<Channel>, period_ms: u64, cgroups: Vec<String>) {
     let _ = std::thread::Builder::new()
         .name("sampler".into())
-        .spawn(move || loop {
-            channel.send(&sample());
-            std::thread::sleep(Duration::from_millis(period_ms.max(10)));
+        .spawn(move || {
+            let mut known: HashSet<u32> = HashSet::new();
+            loop {
+                channel.send(&sample());
+                for g in &cgroups {
+                    report_members(&channel, g, &mut known);
+                }
+                std::thread::sleep(Duration::from_millis(period_ms.max(10)));
+            }
         });
+}
+
+fn report_members(channel: &Channel, cgroup: &str, known: &mut HashSet<u32>) {
+    let Ok(text) = std::fs::read_to_string(format!("/sys/fs/cgroup/{cgroup}/cgroup.procs")) else {
+        return;
+    };
+    let pids: Vec<u32> = text
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|p| known.insert(*p))
+        .collect();
+    if !pids.is_empty() {
+        channel.send(&Event::Members {
+            t_ms: sys::monotonic_ms(),
+            cgroup: cgroup.to_string(),
+            pids,
+        });
+    }
 }
 
 fn sample() -> Event {

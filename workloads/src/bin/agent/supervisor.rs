@@ -123,6 +123,7 @@ fn start_process(channel: &Channel, p: &ProcessSpec, tracked: &mut HashMap<u32, 
                 name: p.name.clone(),
                 role: p.role,
                 pid,
+                cgroup: p.cgroup.as_ref().map(|g| g.name.clone()),
             });
         }
         Err(e) => channel.send(&Event::Error {
