@@ -38,6 +38,26 @@ pub fn records(out: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Text of one of a record's artifacts (`console`, `events`, `timeline`, ...).
+pub fn artifact(out: &Path, record: &Value, which: &str) -> String {
+    let rel = record["artifacts"][which]
+        .as_str()
+        .unwrap_or_else(|| panic!("record has no {which} artifact: {record}"));
+    std::fs::read_to_string(out.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// The role of every kill in a record, in order.
+pub fn kill_roles(record: &Value) -> Vec<String> {
+    record["kills"]
+        .as_array()
+        .map(|ks| {
+            ks.iter()
+                .map(|k| k["role"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }

@@ -54,11 +54,7 @@ fn usemem_recovers(kernel: &str, series: &str) {
     assert!(r["probe_latency_ms"]["n"].as_u64().unwrap() > 0, "{ctx}");
     assert!(r["stall_ms"].as_u64().is_some(), "{ctx}");
     assert!(r["psi_memory"]["some_pct"].as_f64().is_some(), "{ctx}");
-    let timeline = std::fs::read_to_string(
-        out.path()
-            .join(r["artifacts"]["timeline"].as_str().unwrap()),
-    )
-    .unwrap();
+    let timeline = artifact(out.path(), r, "timeline");
     assert!(timeline
         .lines()
         .any(|l| l.contains(r#""source":"kernel""#) && l.contains(r#""kind":"kill""#)));
@@ -72,16 +68,12 @@ fn usemem_recovers(kernel: &str, series: &str) {
     );
 
     // Artifacts: the raw console and the agent's event log, referenced relative to --out.
-    let console =
-        std::fs::read_to_string(out.path().join(r["artifacts"]["console"].as_str().unwrap()))
-            .unwrap();
+    let console = artifact(out.path(), r, "console");
     assert!(
         console.contains("Killed process"),
         "console log lacks the kill"
     );
-    let events =
-        std::fs::read_to_string(out.path().join(r["artifacts"]["events"].as_str().unwrap()))
-            .unwrap();
+    let events = artifact(out.path(), r, "events");
     assert!(events.contains("\"event\":\"done\""));
     assert!(out
         .path()

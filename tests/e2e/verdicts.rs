@@ -104,9 +104,7 @@ fn a_starved_guest_is_a_livelock_with_sysrq_dumps() {
         );
     }
     // The dumps really happened in the guest: the kernel's own lines are in the console.
-    let console =
-        std::fs::read_to_string(out.path().join(r["artifacts"]["console"].as_str().unwrap()))
-            .unwrap();
+    let console = artifact(out.path(), &r, "console");
     for line in [
         "sysrq: Show Memory",
         "sysrq: Show Blocked State",
@@ -139,12 +137,9 @@ fn oom_kill_allocating_task_kills_the_allocating_bystander() {
             "vm.oom_kill_allocating_task=1",
         ],
     );
-    let kills = r["kills"].as_array().unwrap();
-    assert!(kills.iter().any(|k| k["role"] == "bystander"), "{r}");
+    assert!(kill_roles(&r).iter().any(|role| role == "bystander"), "{r}");
     assert!(r["wrong_victim_kills"].as_u64().unwrap() >= 1, "{r}");
-    let console =
-        std::fs::read_to_string(out.path().join(r["artifacts"]["console"].as_str().unwrap()))
-            .unwrap();
+    let console = artifact(out.path(), &r, "console");
     assert!(
         console.contains("Out of memory (oom_kill_allocating_task)"),
         "the kernel did not use the sysctl"
@@ -159,14 +154,7 @@ fn an_idle_hog_is_the_victim_without_the_sysctl() {
         &["--kernel", "debian:6.12", "--scenario", "idle-hog"],
     );
     assert_eq!(r["outcome"], "recovered", "{r}");
-    assert!(
-        r["kills"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|k| k["role"] == "hog"),
-        "{r}"
-    );
+    assert!(kill_roles(&r).iter().all(|role| role == "hog"), "{r}");
 }
 
 #[test]
@@ -176,12 +164,12 @@ fn an_unkillable_hog_leaves_only_the_bystander_then_nothing() {
         out.path(),
         &["--kernel", "debian:6.12", "--scenario", "protected-hog"],
     );
-    let kills = r["kills"].as_array().unwrap();
+    let roles = kill_roles(&r);
     assert!(
-        !kills.is_empty() && kills.iter().all(|k| k["role"] == "bystander"),
+        !roles.is_empty() && roles.iter().all(|role| role == "bystander"),
         "{r}"
     );
-    assert_eq!(r["wrong_victim_kills"].as_u64(), Some(kills.len() as u64));
+    assert_eq!(r["wrong_victim_kills"].as_u64(), Some(roles.len() as u64));
     // With only unkillable tasks left the kernel panics: "no killable processes".
     assert_eq!(r["outcome"], "panic", "{r}");
     assert_eq!(r["kernel_reports"]["oom_no_killable"], true, "{r}");
@@ -223,19 +211,19 @@ fn a_herd_at_adj_1000_is_killed_member_by_member_before_the_hog() {
             "150",
         ],
     );
-    let kills = r["kills"].as_array().unwrap();
+    let roles = kill_roles(&r);
     // Every victim is traced to a role through its cgroup: none is unknown.
     assert!(
-        kills
+        roles
             .iter()
-            .all(|k| k["role"] == "expendable" || k["role"] == "hog"),
+            .all(|role| role == "expendable" || role == "hog"),
         "{r}"
     );
     assert_eq!(r["wrong_victim_kills"], 0, "{r}");
     // At oom_score_adj 1000 every herd member outranks the hog: the herd goes first.
-    assert_eq!(kills[0]["role"], "expendable", "{r}");
-    let first_hog = kills.iter().position(|k| k["role"] == "hog");
-    let herd_kills = kills.iter().filter(|k| k["role"] == "expendable").count();
+    assert_eq!(roles[0], "expendable", "{r}");
+    let first_hog = roles.iter().position(|role| role == "hog");
+    let herd_kills = roles.iter().filter(|role| *role == "expendable").count();
     assert!(herd_kills >= 100, "{herd_kills} herd kills: {r}");
     if let Some(h) = first_hog {
         assert!(h >= 100, "hog killed after only {h} herd members: {r}");
