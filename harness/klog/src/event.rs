@@ -2,6 +2,9 @@
 
 use serde::Serialize;
 
+use crate::badness::HeuristicCheck;
+use crate::tasks::{DumpFormat, DumpedTask};
+
 /// Outcome of the oom_reaper's attempt on a victim (mm/oom_kill.c, v4.6+).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -121,6 +124,31 @@ pub enum Event {
     OomNoKillable { t_ms: Option<u64> },
     /// `Kernel panic - not syncing: MESSAGE`.
     Panic { t_ms: Option<u64>, message: String },
+    /// The OOM report's table of eligible tasks (`dump_tasks()`, module `tasks`), emitted
+    /// once per table when the report moves past it (its kill or constraint line, a panic,
+    /// the next report) or at [`crate::Parser::finish`], so always before the kill it
+    /// belongs to. `t_ms` is the header's. Rows past [`crate::MAX_DUMP_ROWS`] are only
+    /// counted in `dropped_rows`.
+    TaskDump {
+        t_ms: Option<u64>,
+        format: DumpFormat,
+        tasks: Vec<DumpedTask>,
+        dropped_rows: u64,
+    },
+    /// `N pages RAM` of an OOM report's `show_mem()` block (global OOMs; read after the
+    /// block's `Total swap` line, so kernels built without swap, which print neither, give
+    /// none): pages of RAM present. `totalram_pages`, which the OOM killer uses, is this
+    /// minus the `pages reserved` a few lines later.
+    PagesRam { t_ms: Option<u64>, pages: u64 },
+    /// The kernel's victim choice checked against its own heuristic, emitted right after
+    /// the [`Event::Kill`] it concerns when that kill's report had a task dump and the
+    /// ranking could be computed (module `badness`). `pid` is the killed task's, as in the
+    /// kill; `check.chosen_pid` is the task the heuristic chose.
+    VictimCheck {
+        t_ms: Option<u64>,
+        pid: u32,
+        check: HeuristicCheck,
+    },
 }
 
 impl Event {
@@ -139,7 +167,10 @@ impl Event {
             | Event::AllocFailure { t_ms, .. }
             | Event::AllocStall { t_ms, .. }
             | Event::OomNoKillable { t_ms }
-            | Event::Panic { t_ms, .. } => *t_ms,
+            | Event::Panic { t_ms, .. }
+            | Event::TaskDump { t_ms, .. }
+            | Event::PagesRam { t_ms, .. }
+            | Event::VictimCheck { t_ms, .. } => *t_ms,
         }
     }
 }

@@ -19,13 +19,50 @@
 //! The state kept between lines is therefore: the pending first half of a two-line kill, the
 //! memcg context announced before a kill, and whether the current memcg episode was already
 //! reported. It is a handful of small fields; nothing accumulates.
+//!
+//! For the victim check (module `badness`) the state also holds the current report's
+//! context: its task dump (module `tasks`), the lines that size the memory domain
+//! (`show_mem()`'s `N pages RAM` / `N pages reserved` and `Total swap = NkB` for a global
+//! OOM, `memory: usage X, limit Y` and the swap limit line for a memcg OOM), the kernel
+//! release from the `dump_stack()` header, the chosen pid, and the last few victims. The
+//! task dump is bounded by [`crate::MAX_DUMP_ROWS`]; everything else is fixed-size.
+//!
+//! Only the dump header, `Total swap` and the memcg limit lines (`..kB, limit ..`) are
+//! anchors. The rest carry none: after an anchored line that announces them (the `invoked
+//! oom-killer` line for the release, `Total swap` for `pages RAM` / `pages reserved`, the
+//! dump header for its rows) the parser is in *line mode* for a few lines or for the length
+//! of the table: every line is looked at, not only anchored ones. Outside OOM reports the
+//! fast path is unchanged. The `Total swap` line is only read between a report's `invoked`
+//! line and its table or kill, so the show_mem() of a sysrq or an allocation failure does
+//! not size an OOM.
 
+use crate::badness::{infer_totalpages, Badness, BadnessEra, HeuristicCheck, ScoreRow};
 use crate::bytes::{
-    after, field_i32, field_kb, field_token, find, lossy, parse_i64, parse_u32, rfind, trim,
-    trim_end,
+    after, field_i32, field_kb, field_token, find, lossy, parse_i64, parse_u32, parse_u64, rfind,
+    trim, trim_end, trim_start,
 };
 use crate::event::{Event, ReapResult};
 use crate::scan::{mask, Present};
+use crate::tasks::{self, DumpFormat, Table};
+
+/// Once the kernel release is known, it is looked for again in every this many reports.
+const RELEASE_RECHECK: u32 = 32;
+
+/// How many recent victims are remembered, to leave them out of later victim checks (the
+/// kernel skips reaped victims, `MMF_OOM_SKIP`, though the dump still lists them).
+const RECENT_VICTIMS: usize = 64;
+
+/// show_mem()'s swap line, which `N pages RAM` and `N pages reserved` follow; an anchor.
+pub(crate) const TOTAL_SWAP: &[u8] = b"Total swap = ";
+
+/// A memcg limit this large (in kB) is "max": the page counter's maximum times the page size.
+const UNLIMITED_KB: u64 = 1 << 50;
+
+/// Context lines looked for in line mode: the `dump_stack()` header with the release, and
+/// show_mem()'s `N pages RAM` and `N pages reserved` after `Total swap`.
+const WANT_RELEASE: u8 = 1;
+const WANT_RAM: u8 = 2;
+const WANT_RESERVED: u8 = 4;
 
 /// First half of a pre-5.1 two-line kill, waiting for its `Killed process` line.
 #[derive(Debug, Clone)]
@@ -57,15 +94,290 @@ pub(crate) struct OomState {
     /// A `MemcgOom` was already emitted for the current episode.
     memcg_reported: bool,
     last_kill_pid: Option<u32>,
+    /// What the current report said about its memory domain and candidates.
+    report: ReportCtx,
+    /// The task dump being read, if any.
+    table: Option<Table>,
+    /// Lines still to be looked at one by one for the context in `want` (module docs).
+    lookahead: u8,
+    want: u8,
+    /// Between a report's `invoked oom-killer` line and its table or kill: its show_mem()
+    /// swap line is wanted (not the ones of sysrq or allocation-failure reports).
+    want_swap: bool,
+    /// Kernel release from the last `dump_stack()` header seen, and how many reports ago.
+    release: Option<String>,
+    reports_since_release: u32,
+    /// printk time of the last report's `invoked oom-killer` line.
+    last_report_ms: Option<u64>,
+    /// The last `Total swap` seen in any report: swap rarely changes during a log, and memcg
+    /// reports, which do not print it, need it to size the cgroup.
+    known_total_swap_kb: Option<u64>,
+    /// The last [`RECENT_VICTIMS`] victims' pids, a ring (order does not matter).
+    recent_victims: Vec<u32>,
+    next_victim: usize,
+    /// Only a [`crate::Summary`] is wanted: task dump rows are reduced to what the victim
+    /// check needs and [`Event::TaskDump`] carries no rows.
+    pub(crate) summary_only: bool,
+}
+
+/// The current OOM report's context for the victim check. Reset by `invoked oom-killer`.
+#[derive(Debug, Default)]
+struct ReportCtx {
+    pages_ram: Option<u64>,
+    pages_reserved: Option<u64>,
+    total_swap_kb: Option<u64>,
+    mem_limit_kb: Option<u64>,
+    /// cgroup v1 `memory+swap: ... limit`.
+    memsw_limit_kb: Option<u64>,
+    /// cgroup v2 `swap: ... limit`.
+    swap_limit_kb: Option<u64>,
+    /// CONSTRAINT_CPUSET / CONSTRAINT_MEMORY_POLICY: sized by nodes the log does not show.
+    node_constraint: bool,
+    /// `oom-kill:...,pid=N` (4.19+): the task the heuristic chose.
+    chosen_pid: Option<u32>,
+    /// The report's finished task dump, waiting for its kill.
+    dump: Option<Dump>,
+}
+
+/// What the victim check needs of a finished task dump (the rows themselves went out in
+/// the [`Event::TaskDump`]).
+#[derive(Debug)]
+struct Dump {
+    rows: Vec<ScoreRow>,
+    format: DumpFormat,
+    dropped: u64,
 }
 
 impl OomState {
     /// Start of a new report: whatever was pending belongs to the previous one.
-    fn new_episode(&mut self, out: &mut Vec<Event>) {
+    fn new_episode(&mut self, t_ms: Option<u64>, out: &mut Vec<Event>) {
         self.flush(out);
         self.ctx = None;
         self.group = None;
         self.memcg_reported = false;
+        self.report = ReportCtx::default();
+        self.want_swap = true;
+        // The dump_stack() header with the release is the next line, or the one after the
+        // `cpuset=` line on older kernels. Only a reboot changes it, so once known it is
+        // checked again when the printk time went back (or is missing), and every
+        // RELEASE_RECHECK reports; a dump whose format contradicts it is caught by
+        // `victim_check` in any case.
+        let rebooted = match (t_ms, self.last_report_ms) {
+            (Some(t), Some(last)) => t < last,
+            _ => true,
+        };
+        self.last_report_ms = t_ms;
+        self.reports_since_release = self.reports_since_release.saturating_add(1);
+        if self.release.is_none() || rebooted || self.reports_since_release >= RELEASE_RECHECK {
+            self.look_ahead(WANT_RELEASE, 2);
+        }
+    }
+
+    /// Looks at the next `n` lines individually for `what` (the current line's end counts
+    /// as one).
+    fn look_ahead(&mut self, what: u8, n: u8) {
+        self.want |= what;
+        self.lookahead = self.lookahead.max(n.saturating_add(1));
+    }
+
+    /// True while every line must be parsed, not only anchored ones.
+    pub(crate) fn line_mode(&self) -> bool {
+        self.lookahead > 0 || self.table_open()
+    }
+
+    pub(crate) fn table_open(&self) -> bool {
+        self.table.as_ref().is_some_and(|t| !t.suspended)
+    }
+
+    /// Takes `msg` as a row of the open table if it is one.
+    pub(crate) fn take_row(&mut self, msg: &[u8], t_ms: Option<u64>) -> bool {
+        match self.table.as_mut() {
+            Some(t) if !t.suspended => t.take_row(msg, t_ms),
+            _ => false,
+        }
+    }
+
+    /// End of a line parsed by the slow path; `row` says whether it was a table row.
+    pub(crate) fn line_done(&mut self, row: bool) {
+        self.lookahead = self.lookahead.saturating_sub(1);
+        if self.lookahead == 0 || self.want == 0 {
+            self.lookahead = 0;
+            self.want = 0;
+        }
+        if let Some(t) = self.table.as_mut().filter(|t| !t.suspended) {
+            t.line_done(row);
+        }
+    }
+
+    /// The report moved past the task dump: emit it and keep it for the kill.
+    pub(crate) fn end_table(&mut self, out: &mut Vec<Event>) {
+        if let Some(t) = self.table.take() {
+            self.report.dump = Some(Dump {
+                rows: t.rows,
+                format: t.header.format,
+                dropped: t.dropped,
+            });
+            out.push(Event::TaskDump {
+                t_ms: t.t_ms,
+                format: t.header.format,
+                tasks: t.tasks,
+                dropped_rows: t.dropped,
+            });
+        }
+    }
+
+    /// End of input.
+    pub(crate) fn finish(&mut self, out: &mut Vec<Event>) {
+        self.end_table(out);
+        self.flush(out);
+    }
+
+    /// A line seen in line mode while context is wanted: the context lines that follow
+    /// anchored ones (module docs). Only prefix and suffix tests, as this runs on every
+    /// such line; returns whether the line was one of them.
+    pub(crate) fn context_line(
+        &mut self,
+        msg: &[u8],
+        t_ms: Option<u64>,
+        out: &mut Vec<Event>,
+    ) -> bool {
+        if self.want_swap {
+            if let Some(rest) = msg.strip_prefix(TOTAL_SWAP) {
+                self.want_swap = false;
+                let kb = parse_u64(trim_start(rest)).and_then(|(v, n)| {
+                    trim_start(rest)
+                        .get(n..n + 2)
+                        .filter(|u| u == b"kB")
+                        .map(|_| v)
+                });
+                self.report.total_swap_kb = kb;
+                if kb.is_some() {
+                    self.known_total_swap_kb = kb;
+                }
+                // show_mem(): `N pages RAM` next, `N pages HighMem...`, `N pages reserved`.
+                self.look_ahead(WANT_RAM | WANT_RESERVED, 5);
+                return true;
+            }
+        }
+        if self.want == 0 {
+            return false;
+        }
+        if self.want & (WANT_RAM | WANT_RESERVED) != 0 {
+            let m = trim_end(msg);
+            if let Some(head) = m.strip_suffix(b" pages RAM") {
+                if let Some(pages) = count_before(head, head.len()) {
+                    self.report.pages_ram = Some(pages);
+                    self.want &= !WANT_RAM;
+                    out.push(Event::PagesRam { t_ms, pages });
+                    return true;
+                }
+            } else if let Some(head) = m.strip_suffix(b" pages reserved") {
+                if let Some(v) = count_before(head, head.len()) {
+                    self.report.pages_reserved = Some(v);
+                    self.want &= !(WANT_RAM | WANT_RESERVED);
+                    return true;
+                }
+            }
+        }
+        if self.want & WANT_RELEASE != 0 && (msg.starts_with(b"CPU: ") || msg.starts_with(b"Pid: "))
+        {
+            // Usually the release already known: confirm it without re-parsing.
+            let known = self
+                .release
+                .as_deref()
+                .is_some_and(|r| find(msg, b"ainted ").is_some() && has_token(msg, r.as_bytes()));
+            if known {
+                self.want &= !WANT_RELEASE;
+                self.reports_since_release = 0;
+                return true;
+            }
+            if let Some(r) = tasks::release_of(msg) {
+                self.release = Some(r);
+                self.want &= !WANT_RELEASE;
+                self.reports_since_release = 0;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// `totalpages` of the domain the current report is about, and whether it rests on a
+    /// default (a `pages reserved` or `Total swap` line that was missing).
+    fn totalpages(&self, memcg_kill: bool) -> (Option<u64>, bool) {
+        let r = &self.report;
+        if r.node_constraint {
+            return (None, false);
+        }
+        if memcg_kill || r.mem_limit_kb.is_some() {
+            // mem_cgroup_get_max()/get_limit(): the limit, plus swap the cgroup may use.
+            let Some(mem) = r.mem_limit_kb.filter(|&m| m < UNLIMITED_KB) else {
+                return (None, false);
+            };
+            let no_swap = r.swap_limit_kb == Some(0)
+                || r.memsw_limit_kb.is_some_and(|m| m <= mem)
+                || self.known_total_swap_kb == Some(0);
+            let pages = (mem / (tasks::PAGE_SIZE / 1024)).max(1);
+            return (no_swap.then_some(pages), false);
+        }
+        let Some(ram) = r.pages_ram else {
+            return (None, false);
+        };
+        let managed = ram.saturating_sub(r.pages_reserved.unwrap_or(0));
+        let swap = r.total_swap_kb.unwrap_or(0) / (tasks::PAGE_SIZE / 1024);
+        (
+            Some(managed.saturating_add(swap)),
+            r.pages_reserved.is_none() || r.total_swap_kb.is_none(),
+        )
+    }
+
+    /// The victim check for a kill whose report had a dump (module `badness`). `score` is
+    /// what a pre-5.1 kernel printed for the chosen task.
+    fn victim_check(
+        &self,
+        dump: &Dump,
+        chosen: u32,
+        score: Option<i64>,
+        memcg_kill: bool,
+    ) -> Option<HeuristicCheck> {
+        if dump.rows.is_empty() {
+            return None;
+        }
+        let (era, exact) = match self.release.as_deref().and_then(BadnessEra::from_release) {
+            Some(e) if BadnessEra::format_allows(dump.format, e) => (e, true),
+            // The dump contradicts the release: a vendor backport (RHEL 6's 2.6.32 has the
+            // 2.6.36 rewrite and its columns), or a release line from before a reboot.
+            Some(_) => (BadnessEra::for_format(dump.format).0, false),
+            None => BadnessEra::for_format(dump.format),
+        };
+        if era == BadnessEra::Legacy {
+            return None;
+        }
+        let skip = &self.recent_victims[..];
+        let (total, defaulted) = self.totalpages(memcg_kill);
+        let rows = &dump.rows[..];
+        let mut c = match total {
+            Some(t) => Badness::new(era, t).check_rows(rows, chosen, skip),
+            None if Badness::independent_of_totalpages(era, &dump.rows, skip) => {
+                let mut c = Badness::new(era, 0).check_rows(rows, chosen, skip);
+                c.totalpages = None;
+                c
+            }
+            None => {
+                // Bounded by the printed score: the same verdict at both ends holds between.
+                let row = dump.rows.iter().find(|r| r.pid() == chosen)?;
+                let (lo, hi) = infer_totalpages(row, score?, era)?;
+                let mut a = Badness::new(era, lo).check_rows(rows, chosen, skip);
+                let b = Badness::new(era, hi).check_rows(rows, chosen, skip);
+                if (a.top_pid, a.victim_rank) != (b.top_pid, b.victim_rank) {
+                    return None;
+                }
+                a.totalpages = None;
+                a.totalpages_range = Some((lo, hi));
+                a
+            }
+        };
+        c.approximate |= !exact || defaulted || dump.dropped > 0;
+        Some(c)
     }
 
     /// Emits a pending first-half kill whose `Killed process` line never came (log cut, or
@@ -85,6 +397,8 @@ impl OomState {
                     comm: p.comm,
                     memcg,
                     score: p.score,
+                    chosen: Some(p.pid),
+                    chosen_score: p.score,
                     ..KillFields::default()
                 },
             );
@@ -122,6 +436,31 @@ impl OomState {
 
     fn push_kill(&mut self, out: &mut Vec<Event>, k: KillFields) {
         self.last_kill_pid = Some(k.pid);
+        self.want_swap = false;
+        let chosen = k.chosen.or(self.report.chosen_pid).unwrap_or(k.pid);
+        let chosen_score = if k.chosen.is_some() {
+            k.chosen_score
+        } else {
+            k.score
+        };
+        self.report.chosen_pid = None;
+        // Only the first kill after a dump is the heuristic's choice (a memory.oom.group
+        // sweep kills the rest of the cgroup without one).
+        let check = self
+            .report
+            .dump
+            .take()
+            .and_then(|d| self.victim_check(&d, chosen, chosen_score, k.memcg.is_some()));
+        for pid in [chosen, k.pid] {
+            if !self.recent_victims.contains(&pid) {
+                if self.recent_victims.len() < RECENT_VICTIMS {
+                    self.recent_victims.push(pid);
+                } else if let Some(slot) = self.recent_victims.get_mut(self.next_victim) {
+                    *slot = pid;
+                }
+                self.next_victim = (self.next_victim + 1) % RECENT_VICTIMS;
+            }
+        }
         if self.group.is_none() {
             // Without a memory.oom.group sweep in progress, each memcg kill ends its episode;
             // a later header-less (rate-limited) memcg kill is a new one.
@@ -139,7 +478,32 @@ impl OomState {
             oom_score_adj: k.oom_score_adj,
             score: k.score,
         });
+        if let Some(check) = check {
+            out.push(Event::VictimCheck {
+                t_ms: k.t_ms,
+                pid: k.pid,
+                check,
+            });
+        }
     }
+}
+
+/// `tok` occurs in `msg` as a whole blank-separated token.
+fn has_token(msg: &[u8], tok: &[u8]) -> bool {
+    let Some(i) = find(msg, tok) else {
+        return false;
+    };
+    let before = i == 0 || msg.get(i - 1) == Some(&b' ');
+    let after = msg.get(i + tok.len()).is_none_or(|&c| c == b' ');
+    before && after
+}
+
+/// The count in `N pages ...`, where `i` is the offset of ` pages`: the whole message
+/// before it must be the number.
+fn count_before(msg: &[u8], i: usize) -> Option<u64> {
+    let head = trim(msg.get(..i)?);
+    let (v, n) = parse_u64(head)?;
+    (n == head.len()).then_some(v)
 }
 
 #[derive(Debug, Default)]
@@ -154,6 +518,9 @@ struct KillFields {
     shmem_rss_kb: Option<u64>,
     oom_score_adj: Option<i32>,
     score: Option<i64>,
+    /// The pid and score of the `Kill process` half, when known.
+    chosen: Option<u32>,
+    chosen_score: Option<i64>,
 }
 
 const MEMCG_PREFIX: &[u8] = b"Memory cgroup out of memory: ";
@@ -213,9 +580,14 @@ pub(crate) fn parse(
             | mask::KILLED
             | mask::KILL
             | mask::REAPER
-            | mask::NO_KILLABLE,
+            | mask::NO_KILLABLE
+            | mask::TASK_HEADER
+            | mask::MEMCG_LIMIT,
     ) {
         return;
+    }
+    if has.any(mask::TASK_HEADER | mask::MEMCG_LIMIT) {
+        report_context(st, msg, has, t_ms);
     }
     if has.any(mask::INVOKED) {
         if let Some(i) = find(msg, b" invoked oom-killer") {
@@ -257,6 +629,29 @@ pub(crate) fn parse(
     }
 }
 
+/// The anchored lines of a report's context: the dump header and the memcg limits
+/// (`memory: usage X, limit Y`, then `memory+swap: ...` on cgroup v1 or
+/// `swap: ...` on v2). (The caller already ended any table in progress.)
+fn report_context(st: &mut OomState, msg: &[u8], has: Present, t_ms: Option<u64>) {
+    if has.any(mask::TASK_HEADER) {
+        // show_mem() came before the table, if at all.
+        st.want_swap = false;
+        if let Some(h) = tasks::parse_header(msg) {
+            st.table = Some(Table::new(h, t_ms, !st.summary_only));
+        }
+    }
+    if has.any(mask::MEMCG_LIMIT) {
+        let limit = field_kb(msg, b"kB, limit ");
+        if find(msg, b"memory: usage ").is_some() {
+            st.report.mem_limit_kb = limit;
+        } else if find(msg, b"memory+swap: usage ").is_some() {
+            st.report.memsw_limit_kb = limit;
+        } else if trim(msg).starts_with(b"swap: usage ") {
+            st.report.swap_limit_kb = limit;
+        }
+    }
+}
+
 /// `Tasks in /a are going to be killed due to memory.oom.group set` (4.19+).
 fn oom_group(st: &mut OomState, msg: &[u8]) {
     let Some(i) = find(msg, b" are going to be killed due to memory.oom.group") else {
@@ -272,7 +667,7 @@ fn oom_group(st: &mut OomState, msg: &[u8]) {
 }
 
 fn invoked(st: &mut OomState, msg: &[u8], i: usize, t_ms: Option<u64>, out: &mut Vec<Event>) {
-    st.new_episode(out);
+    st.new_episode(t_ms, out);
     let comm = trim(msg.get(..i).unwrap_or_default());
     let rest = msg.get(i..).unwrap_or_default();
     out.push(Event::OomInvoked {
@@ -320,6 +715,9 @@ fn constraint(st: &mut OomState, rest: &[u8], t_ms: Option<u64>, out: &mut Vec<E
     st.flush(out);
     st.group = None;
     st.memcg_reported = false;
+    st.report.chosen_pid = pid;
+    st.report.node_constraint =
+        constraint == b"CONSTRAINT_CPUSET" || constraint == b"CONSTRAINT_MEMORY_POLICY";
     st.ctx = if constraint == b"CONSTRAINT_MEMCG" {
         Some(MemcgContext {
             oom_memcg: oom_memcg.clone(),
@@ -409,6 +807,8 @@ fn killed(st: &mut OomState, msg: &[u8], k: usize, t_ms: Option<u64>, out: &mut 
         return;
     };
     let pending = st.pending.take();
+    let chosen = pending.as_ref().map(|p| p.pid);
+    let chosen_score = pending.as_ref().and_then(|p| p.score);
     let mut memcg_oom = msg.get(..k).is_some_and(|h| h.ends_with(MEMCG_PREFIX));
     let mut score = None;
     if let Some(p) = &pending {
@@ -442,6 +842,8 @@ fn killed(st: &mut OomState, msg: &[u8], k: usize, t_ms: Option<u64>, out: &mut 
             shmem_rss_kb: field_kb(rest, b"shmem-rss:"),
             oom_score_adj: field_i32(rest, b"oom_score_adj:"),
             score,
+            chosen,
+            chosen_score,
         },
     );
 }

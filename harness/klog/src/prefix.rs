@@ -48,36 +48,47 @@ pub(crate) fn timestamp_at(b: &[u8]) -> Option<(Option<u64>, usize)> {
     if relative {
         i += 1;
     }
+    // One pass: the seconds as they are scanned (`None` once they overflow), then the
+    // first three fractional digits as milliseconds (padded when fewer were printed).
     let int_start = i;
-    while b.get(i).is_some_and(u8::is_ascii_digit) {
+    let mut secs = 0u64;
+    while let Some(&c) = b.get(i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        // Wrapping is harmless: more than 15 digits is reported as unrepresentable below.
+        secs = secs.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
         i += 1;
     }
-    let int_digits = b.get(int_start..i)?;
-    if int_digits.is_empty() || b.get(i) != Some(&b'.') {
+    if i == int_start || b.get(i) != Some(&b'.') {
         return None;
     }
+    // 10^15 s fits in u64 as milliseconds; longer runs are garbage, not time since boot.
+    let secs = (i - int_start <= 15).then_some(secs);
     i += 1;
     let frac_start = i;
-    while b.get(i).is_some_and(u8::is_ascii_digit) {
+    let mut frac: u64 = 0;
+    while let Some(&c) = b.get(i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        if i - frac_start < 3 {
+            frac = frac * 10 + u64::from(c - b'0');
+        }
         i += 1;
     }
-    let frac_digits = b.get(frac_start..i)?;
-    if frac_digits.is_empty() || b.get(i) != Some(&b']') {
+    let frac_len = i - frac_start;
+    if frac_len == 0 || b.get(i) != Some(&b']') {
         return None;
+    }
+    for _ in frac_len..3 {
+        frac *= 10;
     }
     let len = i + 1;
     if relative {
         return Some((None, len));
     }
-    let ms = parse_u64(int_digits).and_then(|(secs, _)| {
-        // First three fractional digits are the milliseconds; pad when fewer were printed.
-        let mut frac: u64 = 0;
-        for k in 0..3 {
-            let d = frac_digits.get(k).map_or(0, |c| u64::from(c - b'0'));
-            frac = frac * 10 + d;
-        }
-        secs.checked_mul(1000)?.checked_add(frac)
-    });
+    let ms = secs.map(|s| s * 1000 + frac);
     Some((ms, len))
 }
 
@@ -154,6 +165,40 @@ fn kernel_tag_end(b: &[u8]) -> Option<usize> {
         return None;
     }
     Some(k + b"kernel: ".len())
+}
+
+/// The common case of [`parse`], cheaply: a segment that is a printk timestamp, blanks and a
+/// message no other wrapper could claim. Returns the same as [`parse`] would, or `None`
+/// (then call [`parse`]).
+#[inline]
+pub(crate) fn bare(seg: &[u8]) -> Option<Prefix> {
+    let (t_ms, n) = timestamp_at(seg)?;
+    let mut i = n;
+    while matches!(seg.get(i), Some(b' ') | Some(b'\t')) {
+        i += 1;
+    }
+    let rest = seg.get(i..).unwrap_or_default();
+    // What the loop in `parse` would try next, in its order; a timestamp here would have
+    // started a new segment.
+    let wrapped = match rest.first() {
+        None => false,
+        Some(b'[') => {
+            timestamp_at(rest).is_some()
+                || caller_id_at(rest).is_some()
+                || wallclock_at(rest).is_some()
+                || kernel_tag_end(rest).is_some()
+        }
+        Some(b'<') => priority_at(rest).is_some() || kernel_tag_end(rest).is_some(),
+        Some(_) => {
+            rest.starts_with(b"MESSAGE=")
+                || dmesg_x_at(rest).is_some()
+                || kernel_tag_end(rest).is_some()
+        }
+    };
+    (!wrapped).then_some(Prefix {
+        t_ms,
+        msg_start: i.min(seg.len()),
+    })
 }
 
 /// Peels wrapper tokens off the front of a segment.

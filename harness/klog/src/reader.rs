@@ -3,15 +3,18 @@
 //! Instead of splitting the input into lines and testing each, the anchor automaton is run
 //! over a large buffer at once; the newline count is a separate SIMD count. Only lines that
 //! contain an anchor are cut out and handed to the parser, so the cost for the 99.9% of
-//! uninteresting lines is two vectorised scans. The result is identical to feeding every line
-//! to [`Parser::push_line`]: lines without an anchor never change parser state.
+//! uninteresting lines is two vectorised scans. The exception is the parser's line mode
+//! (inside an OOM report's task dump and for a few lines after some report lines), where
+//! every line is handed over, as [`Parser::push_line`] would see it. The result is identical
+//! to feeding every line to [`Parser::push_line`]: outside line mode, lines without an anchor
+//! never change parser state.
 
 use std::io::{self, BufRead, ErrorKind};
 
 use crate::bytes::strip_eol;
-use crate::scan::first_anchor;
+use crate::scan::{automaton, LineMatches, Present};
 use crate::summary::Summary;
-use crate::{Event, Parser};
+use crate::{Anchors, Event, Parser};
 
 /// Read buffer size. Lines longer than this are parsed in buffer-sized pieces.
 pub(crate) const CHUNK: usize = 1 << 20;
@@ -21,17 +24,42 @@ fn count_newlines(b: &[u8]) -> u64 {
 }
 
 /// Parses every anchored line of `region` (which holds whole lines, or one piece of an
-/// over-long line).
+/// over-long line), and every line while the parser is in line mode. One search over the
+/// region finds every anchor; each line is handed over with its matches, so the parser need
+/// not search it again.
 fn scan_region(p: &mut Parser, region: &[u8], events: &mut Vec<Event>) {
+    let mut matches = automaton().find_iter(region).peekable();
     let mut pos = 0;
-    while let Some(off) = region.get(pos..).and_then(first_anchor) {
-        let hit = pos + off;
-        let start =
-            memchr::memrchr(b'\n', region.get(..hit).unwrap_or_default()).map_or(0, |i| i + 1);
-        let end = memchr::memchr(b'\n', region.get(hit..).unwrap_or_default())
-            .map_or(region.len(), |i| hit + i);
-        p.parse_matched(
+    while pos < region.len() {
+        while matches.next_if(|m| m.start() < pos).is_some() {}
+        let (start, end) = if p.line_mode() {
+            let rest = region.get(pos..).unwrap_or_default();
+            (
+                pos,
+                memchr::memchr(b'\n', rest).map_or(region.len(), |i| pos + i),
+            )
+        } else {
+            let Some(hit) = matches.peek().map(|m| m.start()) else {
+                break;
+            };
+            let start = memchr::memrchr(b'\n', region.get(pos..hit).unwrap_or_default())
+                .map_or(pos, |i| pos + i + 1);
+            let end = memchr::memchr(b'\n', region.get(hit..).unwrap_or_default())
+                .map_or(region.len(), |i| hit + i);
+            (start, end)
+        };
+        let mut found = LineMatches::new();
+        while let Some(m) = matches.next_if(|m| m.start() < end) {
+            found.push(m.start() - start, Present::bit(m.pattern().as_usize()));
+        }
+        let anchors = if found.is_empty() {
+            Anchors::None
+        } else {
+            Anchors::Known(found)
+        };
+        p.parse_line(
             strip_eol(region.get(start..end).unwrap_or_default()),
+            anchors,
             events,
         );
         pos = end + 1;
@@ -39,7 +67,7 @@ fn scan_region(p: &mut Parser, region: &[u8], events: &mut Vec<Event>) {
 }
 
 pub(crate) fn parse_bytes(b: &[u8]) -> Summary {
-    let mut p = Parser::new();
+    let mut p = Parser::summary_only();
     let mut s = Summary::default();
     let mut events = Vec::new();
     s.lines = count_newlines(b) + u64::from(!b.is_empty() && !b.ends_with(b"\n"));
@@ -56,7 +84,7 @@ pub(crate) fn parse_reader<R: BufRead>(r: R) -> io::Result<Summary> {
 /// [`parse_reader`] with a configurable buffer, so tests can force lines across boundaries.
 pub(crate) fn parse_reader_chunked<R: BufRead>(mut r: R, chunk: usize) -> io::Result<Summary> {
     let chunk = chunk.max(1);
-    let mut p = Parser::new();
+    let mut p = Parser::summary_only();
     let mut s = Summary::default();
     let mut events = Vec::new();
     let mut buf = vec![0u8; chunk];
@@ -152,6 +180,34 @@ mod tests {
                     got.lines
                 );
             }
+        }
+    }
+
+    /// A report with a task dump: line mode must start and stop on the same lines whatever
+    /// the buffer boundaries.
+    const REPORT: &str = "[ 1.0] x invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n\
+        [ 1.0] CPU: 0 PID: 7 Comm: x Not tainted 6.1.0 #1\n\
+        [ 1.1] Total swap = 0kB\n\
+        [ 1.1] 1000 pages RAM\n\
+        noise\n\
+        [ 1.1] 100 pages reserved\n\
+        [ 1.2] [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name\n\
+        [ 1.2] [      6]     0     6       10        5     4096        0             0 y\n\
+        [ 1.2] other CPU\r\n\
+        [ 1.2] [      7]     0     7      100       50     8192        0             0 x\n\
+        [ 1.3] Out of memory: Killed process 7 (x) total-vm:400kB, anon-rss:200kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:8kB oom_score_adj:0\n\
+        [ 1.4] [      8]     0     8      100       50     8192        0             0 not-a-row-now\n";
+
+    #[test]
+    fn line_mode_agrees_at_every_chunk_size() {
+        let want = by_lines(REPORT);
+        assert_eq!(want.task_dumps, 1);
+        let h = want.kills[0].heuristic.as_ref().unwrap();
+        assert_eq!((h.top_pid, h.totalpages), (Some(7), Some(900)));
+        assert_eq!(parse_bytes(REPORT.as_bytes()), want);
+        for chunk in [160, 161, 200, 256, 333, 512, 1000, CHUNK] {
+            let got = parse_reader_chunked(REPORT.as_bytes(), chunk).unwrap();
+            assert_eq!(got, want, "chunk {chunk}");
         }
     }
 

@@ -41,6 +41,14 @@ pub(crate) const ANCHORS: &[&str] = &[
     "allocation stalls for",
     // kernel/panic.c
     "Kernel panic - not syncing",
+    // The rest of an OOM report (mm/oom_kill.c dump_tasks(), mm/swap_state.c,
+    // mm/memcontrol.c): the task dump header, show_mem()'s swap line and the memcg limits.
+    // Rows, the release line and show_mem()'s `N pages RAM` / `N pages reserved` that
+    // follow the swap line are read in line mode (see `crate::oom`): no anchor needed.
+    "tgid total_vm",
+    "Total swap = ",
+    // memory: usage X, limit Y / memory+swap: ... / swap: ... (cgroup v1 and v2)
+    "kB, limit ",
 ];
 
 /// Which anchors a segment contains: bit `i` is set when `ANCHORS[i]` occurs.
@@ -67,6 +75,64 @@ impl Present {
     pub(crate) fn is_empty(self) -> bool {
         self.0 == 0
     }
+
+    /// Only the `Total swap` anchor, which no detector reads: such a line is handed to the
+    /// context lines (see `crate::oom`).
+    pub(crate) const TOTAL_SWAP_ONLY: Present = Present(mask::TOTAL_SWAP);
+
+    /// The bit of one match's pattern.
+    pub(crate) fn bit(pattern: usize) -> u32 {
+        u32::try_from(pattern)
+            .ok()
+            .and_then(|p| 1u32.checked_shl(p))
+            .unwrap_or(0)
+    }
+}
+
+/// Anchor matches of one line, as found by a search over a larger buffer: `(offset in the
+/// line, anchor bit)`, in order. Only the first few are kept; `complete` is false if there
+/// were more.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LineMatches {
+    found: [(usize, u32); 4],
+    len: usize,
+    complete: bool,
+}
+
+impl LineMatches {
+    pub(crate) fn new() -> Self {
+        LineMatches {
+            found: [(0, 0); 4],
+            len: 0,
+            complete: true,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0 && self.complete
+    }
+
+    pub(crate) fn push(&mut self, offset: usize, bit: u32) {
+        match self.found.get_mut(self.len) {
+            Some(slot) => {
+                *slot = (offset, bit);
+                self.len += 1;
+            }
+            None => self.complete = false,
+        }
+    }
+
+    /// The anchors of the part of the line from `from` on, if the search over the larger
+    /// buffer settles them: it does when no match starts before `from` (the search then
+    /// reached `from` in the same state as a search of the part alone, because no anchor
+    /// contains a newline). `None`: search the part itself.
+    pub(crate) fn present_from(&self, from: usize) -> Option<Present> {
+        let found = self.found.get(..self.len)?;
+        if !self.complete || found.iter().any(|&(o, _)| o < from) {
+            return None;
+        }
+        Some(Present(found.iter().fold(0, |bits, &(_, b)| bits | b)))
+    }
 }
 
 /// Anchor-set masks for the detectors, by index into [`ANCHORS`].
@@ -87,6 +153,22 @@ pub(crate) mod mask {
     pub const ALLOC_FAIL: u32 = 1 << 16;
     pub const ALLOC_STALL: u32 = 1 << 17;
     pub const PANIC: u32 = 1 << 18 | PANIC_ON_OOM;
+    pub const TASK_HEADER: u32 = 1 << 19;
+    pub const TOTAL_SWAP: u32 = 1 << 20;
+    pub const MEMCG_LIMIT: u32 = 1 << 21;
+    /// Lines that mean the report has moved past a task dump. Hung tasks, lockups, RCU
+    /// stalls, allocation warnings and reaper lines may come from other CPUs in the middle
+    /// of a table and do not end it.
+    pub const ENDS_TABLE: u32 = INVOKED
+        | KILLED
+        | KILL
+        | CONSTRAINT
+        | NO_KILLABLE
+        | TASK_IN
+        | OOM_GROUP
+        | PANIC
+        | TASK_HEADER
+        | MEMCG_LIMIT;
 }
 
 /// The shared automaton over [`ANCHORS`]; built once per process.
@@ -104,12 +186,6 @@ pub(crate) fn automaton() -> &'static AhoCorasick {
 #[inline]
 pub(crate) fn has_anchor(line: &[u8]) -> bool {
     automaton().is_match(line)
-}
-
-/// Start offset of the first anchor in `hay`, if any.
-#[inline]
-pub(crate) fn first_anchor(hay: &[u8]) -> Option<usize> {
-    automaton().find(hay).map(|m| m.start())
 }
 
 #[cfg(test)]
@@ -142,7 +218,10 @@ mod tests {
             mask::PANIC,
             bit("Kernel panic - not syncing") | mask::PANIC_ON_OOM
         );
-        assert_eq!(ANCHORS.len(), 19);
+        assert_eq!(mask::TASK_HEADER, bit("tgid total_vm"));
+        assert_eq!(mask::MEMCG_LIMIT, bit("kB, limit "));
+        assert_eq!(mask::TOTAL_SWAP, bit("Total swap = "));
+        assert_eq!(ANCHORS.len(), 22);
     }
 
     #[test]

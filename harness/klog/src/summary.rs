@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::badness::HeuristicCheck;
 use crate::event::{Event, ReapResult};
 
 /// One OOM kill, in log order.
@@ -18,6 +19,10 @@ pub struct KillSummary {
     pub oom_score_adj: Option<i32>,
     pub score: Option<i64>,
     pub t_ms: Option<u64>,
+    /// Whether this victim was the kernel heuristic's top candidate, when the kill's report
+    /// had a task dump and its `totalpages` was known or did not matter
+    /// ([`Event::VictimCheck`]).
+    pub heuristic: Option<HeuristicCheck>,
 }
 
 /// One oom_reaper outcome, in log order. `result` serialises as `"reaped"` / `"unable"`.
@@ -51,6 +56,8 @@ pub struct Summary {
     pub oom_no_killable: bool,
     /// Input lines seen (including those that matched nothing).
     pub lines: u64,
+    /// OOM task dumps seen ([`Event::TaskDump`]).
+    pub task_dumps: u64,
 }
 
 impl Summary {
@@ -82,6 +89,7 @@ impl Summary {
                 oom_score_adj: *oom_score_adj,
                 score: *score,
                 t_ms: *t_ms,
+                heuristic: None,
             }),
             Event::Reaper {
                 t_ms,
@@ -110,14 +118,90 @@ impl Summary {
                     self.panic_message = Some(message.clone());
                 }
             }
+            Event::TaskDump { .. } => self.task_dumps += 1,
+            Event::PagesRam { .. } => {}
+            Event::VictimCheck { pid, check, .. } => {
+                // The parser emits it right after the kill it concerns.
+                if let Some(k) = self.kills.last_mut().filter(|k| k.pid == *pid) {
+                    k.heuristic = Some(check.clone());
+                }
+            }
         }
     }
 
-    /// Folds in and drops a batch of events, keeping the vector's allocation for reuse.
+    /// Folds in and drops a batch of events, keeping the vector's allocation for reuse. The
+    /// same as [`Summary::record`] on each, but moves strings instead of copying them.
     pub(crate) fn record_all(&mut self, events: &mut Vec<Event>) {
-        for ev in events.iter() {
-            self.record(ev);
+        for ev in events.drain(..) {
+            match ev {
+                Event::Kill {
+                    t_ms,
+                    pid,
+                    comm,
+                    memcg,
+                    total_vm_kb,
+                    anon_rss_kb,
+                    file_rss_kb,
+                    shmem_rss_kb,
+                    oom_score_adj,
+                    score,
+                } => self.kills.push(KillSummary {
+                    pid,
+                    comm,
+                    memcg,
+                    anon_rss_kb,
+                    file_rss_kb,
+                    shmem_rss_kb,
+                    total_vm_kb,
+                    oom_score_adj,
+                    score,
+                    t_ms,
+                    heuristic: None,
+                }),
+                Event::Reaper {
+                    t_ms,
+                    pid,
+                    comm,
+                    result,
+                    anon_rss_kb,
+                } => self.reaper.push(ReaperSummary {
+                    pid,
+                    comm,
+                    result,
+                    anon_rss_kb,
+                    t_ms,
+                }),
+                Event::VictimCheck { pid, check, .. } => {
+                    if let Some(k) = self.kills.last_mut().filter(|k| k.pid == pid) {
+                        k.heuristic = Some(check);
+                    }
+                }
+                ev => self.record(&ev),
+            }
         }
-        events.clear();
     }
+}
+
+/// Pairs each [`Event::Kill`] in `events` with the [`Event::TaskDump`] of the same OOM report:
+/// `(kill index, dump index)` for every kill, in order.
+///
+/// The table is printed before the kill (`dump_header()` runs first, in the global and the
+/// memcg paths alike); a report starts at its `invoked oom-killer` line, so a dump pairs with
+/// the first kill after it unless an [`Event::OomInvoked`] comes between. Only the first kill
+/// gets the dump: further kills of the same report (a `memory.oom.group` sweep) were not
+/// chosen by the heuristic. Kills without a dump (rate-limited report headers, dumps turned
+/// off) pair with `None`. This is the pairing the parser itself uses for
+/// [`Event::VictimCheck`], for callers that hold an event list.
+pub fn pair_kills_with_dumps(events: &[Event]) -> Vec<(usize, Option<usize>)> {
+    let mut pairs = Vec::new();
+    let mut dump = None;
+    for (i, e) in events.iter().enumerate() {
+        match e {
+            Event::OomInvoked { .. } => dump = None,
+            Event::TaskDump { .. } => dump = Some(i),
+            Event::Kill { .. } => pairs.push((i, dump.take())),
+            _ => {}
+        }
+    }
+    pairs
 }

@@ -5,8 +5,14 @@ mod common;
 use common::*;
 use oomlab_klog::{parse_bytes, parse_reader, Event, ReapResult};
 
+/// The events of a fixture without the task-dump kinds (`TaskDump`, `PagesRam`,
+/// `VictimCheck`), which `tests/task_dumps.rs` covers: the assertions here predate them and
+/// show that adding them left every other event unchanged.
 fn ev(name: &str) -> Vec<Event> {
     events_of(&fixture(name))
+        .into_iter()
+        .filter(|e| !is_dump_event(e))
+        .collect()
 }
 
 #[test]
@@ -22,7 +28,7 @@ fn every_fixture_parses_the_same_by_lines_bytes_and_reader() {
             by_lines,
             "{name}: parse_reader"
         );
-        assert!(!ev(&name).is_empty(), "{name}: no events");
+        assert!(!events_of(&text).is_empty(), "{name}: no events");
     }
 }
 

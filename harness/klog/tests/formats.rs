@@ -463,13 +463,18 @@ fn non_matching_lines_produce_nothing() {
         "\n",
         "[    0.000000] Linux version 6.1.0",
         "Mem-Info:",
-        "[ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name",
         "kill -9 1234",
         "Killed",
+        "[  123]     0   123    45678    12345   245760        0             0 not-in-a-table",
     ] {
         assert!(p.push_line(l.as_bytes()).is_empty(), "{l}");
     }
     assert!(p.finish().is_empty());
+    // A task dump header opens a table, reported (empty here) when the input ends.
+    let mut p = Parser::new();
+    let header = "[ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name";
+    assert!(p.push_line(header.as_bytes()).is_empty());
+    assert!(matches!(&p.finish()[..], [Event::TaskDump { tasks, .. }] if tasks.is_empty()));
 }
 
 // ---- hung tasks, lockups, RCU (kernel/hung_task.c, kernel/watchdog*.c, kernel/rcu) ----------

@@ -74,6 +74,19 @@ const FRAGMENTS: &[&str] = &[
     "panic_on_oom is",
     "99999999999999999999999",
     "4294967295",
+    // Task dumps and the report lines around them.
+    "[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name",
+    "[ pid ]   uid  tgid total_vm      rss nr_ptes nr_pmds swapents oom_score_adj name",
+    "[    123]",
+    "     0   123    45678    12345   245760        0         -1000 ",
+    "Tasks state (memory values in pages):",
+    " pages RAM",
+    " pages reserved",
+    "Total swap = 0kB",
+    "memory: usage 1024kB, limit 1024kB, failcnt 1",
+    "swap: usage 0kB, limit 0kB, failcnt 0",
+    "CPU: 0 PID: 1 Comm: x Not tainted 4.12.0 #1",
+    " score 899 or sacrifice child",
 ];
 
 fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
@@ -206,6 +219,49 @@ fn mutated_documents_agree_across_entry_points() {
     }
 }
 
+/// Whole reports with task dumps, lines mutated, dropped, duplicated or interleaved with
+/// other fixture lines: no panic, and every entry point gives the same summary (line mode
+/// must start and stop on the same lines whichever way the input arrives).
+#[test]
+fn mutated_task_dump_reports_agree_across_entry_points() {
+    let lines = corpus_lines();
+    let reports: Vec<Vec<u8>> = fixture_names()
+        .into_iter()
+        .map(|n| fixture(&n))
+        .filter(|t| t.windows(13).any(|w| w == b"tgid total_vm"))
+        .collect();
+    assert!(reports.len() >= 6);
+    let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
+    for _ in 0..600 {
+        let base = &reports[rng.below(reports.len())];
+        let mut doc = Vec::new();
+        for l in base.split(|&b| b == b'\n') {
+            match rng.below(10) {
+                0 => {}
+                1 => doc.extend_from_slice(&mutate(&mut rng, l)),
+                2 => {
+                    doc.extend_from_slice(&lines[rng.below(lines.len())]);
+                    doc.push(b'\n');
+                    doc.extend_from_slice(l);
+                }
+                3 => {
+                    // Another CPU's record glued to this one.
+                    doc.extend_from_slice(l);
+                    doc.extend_from_slice(&lines[rng.below(lines.len())]);
+                }
+                _ => doc.extend_from_slice(l),
+            }
+            doc.push(b'\n');
+        }
+        if rng.below(3) == 0 {
+            doc.truncate(rng.below(doc.len() + 1));
+        }
+        let want = summary_by_lines(&doc);
+        assert_eq!(parse_bytes(&doc), want);
+        assert_eq!(parse_reader(&doc[..]).unwrap(), want);
+    }
+}
+
 /// Pathological shapes: huge lines, lines of only anchors, deep bracket runs.
 #[test]
 fn pathological_inputs() {
@@ -223,4 +279,13 @@ fn pathological_inputs() {
     let ts = "[ 1.0]".repeat(20_000) + "oom_reaper: reaped process 1 (x)";
     let e = Parser::new().push_line(ts.as_bytes());
     assert_eq!(e.len(), 1);
+    // A header, then rows made of nothing but huge numbers and brackets.
+    let mut p = Parser::new();
+    let _ =
+        p.push_line(b"[ pid ]   uid  tgid total_vm      rss nr_ptes swapents oom_score_adj name");
+    let _ = p.push_line(format!("[1] {}", "99999999999999999999999 ".repeat(10_000)).as_bytes());
+    let _ = p.push_line("[1]".repeat(50_000).as_bytes());
+    let _ = p.push_line(b"[4294967295] 4294967295 4294967295 18446744073709551615 18446744073709551615 18446744073709551615 18446744073709551615 -9223372036854775808 x");
+    let e = p.finish();
+    assert!(matches!(&e[..], [oomlab_klog::Event::TaskDump { tasks, .. }] if tasks.len() == 3));
 }

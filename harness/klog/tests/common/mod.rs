@@ -52,6 +52,14 @@ pub fn summary_by_lines(text: &[u8]) -> Summary {
     s
 }
 
+/// The event kinds added with task dumps.
+pub fn is_dump_event(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::TaskDump { .. } | Event::PagesRam { .. } | Event::VictimCheck { .. }
+    )
+}
+
 pub fn kills(evs: &[Event]) -> Vec<&Event> {
     evs.iter()
         .filter(|e| matches!(e, Event::Kill { .. }))
