@@ -20,6 +20,22 @@ struct Entry<'a> {
 enum Payload<'a> {
     Agent(&'a oomlab_workloads::event::Event),
     Kernel(&'a oomlab_klog::Event),
+    /// A task dump stands as its row count: the rows are in console.log, and a herd's
+    /// reports would otherwise repeat hundreds of rows per kill.
+    TaskDump {
+        kind: &'static str,
+        rows: usize,
+    },
+}
+
+fn kernel_payload(e: &oomlab_klog::Event) -> Payload<'_> {
+    match e {
+        oomlab_klog::Event::TaskDump { tasks, .. } => Payload::TaskDump {
+            kind: "task_dump",
+            rows: tasks.len(),
+        },
+        other => Payload::Kernel(other),
+    }
 }
 
 /// Merge both streams. Kernel times are printk times shifted by the measured clock
@@ -41,7 +57,7 @@ fn merged(obs: &Observation) -> Vec<Entry<'_>> {
         entries.push(Entry {
             t_ms: last,
             source: "kernel",
-            event: Payload::Kernel(e),
+            event: kernel_payload(e),
         });
     }
     // Stable: events at the same millisecond keep their order within each stream.

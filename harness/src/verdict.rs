@@ -22,8 +22,8 @@
 use crate::session::{EndReason, Observation};
 use oomlab_klog::Event as K;
 use oomlab_results::record::{
-    KernelReports, KillRecord, KillStats, LatencySummary, Outcome, Percentiles2, ProcessRecord,
-    PsiSummary, ReaperCounts,
+    KernelChoice, KernelReports, KillRecord, KillStats, LatencySummary, Outcome, Percentiles2,
+    ProcessRecord, PsiSummary, ReaperCounts,
 };
 use oomlab_results::stats::percentile;
 use oomlab_workloads::event::Event as A;
@@ -45,6 +45,9 @@ pub struct Verdict {
     pub kills: Vec<KillRecord>,
     pub wrong_victim_kills: u32,
     pub overkill_kills: u32,
+    pub heuristic_mismatch: Option<bool>,
+    pub candidates_ahead_of_hog: Option<u64>,
+    pub projected_ms_to_hog: Option<u64>,
     pub oom_invocations: u64,
     pub reaper: ReaperCounts,
     pub processes: Vec<ProcessRecord>,
@@ -127,6 +130,15 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
     let to_agent = |t: Option<u64>| t.map(|t| t as i64 - offset);
     let since_pressure = |t: Option<i64>| -> Option<i64> { Some(t? - pressure_start? as i64) };
 
+    // The kernel's own ranking, recomputed by klog from the task dump before each kill.
+    let checks: HashMap<u32, &oomlab_klog::HeuristicCheck> = obs
+        .kernel
+        .iter()
+        .filter_map(|e| match e {
+            K::VictimCheck { pid, check, .. } => Some((*pid, check)),
+            _ => None,
+        })
+        .collect();
     let mut kills = Vec::new();
     let mut reaper = ReaperCounts::default();
     let mut oom_invocations = 0;
@@ -148,6 +160,12 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
                     pid: *pid,
                     comm: comm.clone(),
                     role: role_of(pid).to_string(),
+                    kernel_choice: checks.get(pid).map(|c| KernelChoice {
+                        top_pid: c.top_pid,
+                        victim_rank: c.victim_rank,
+                        mismatch: c.mismatch,
+                        approximate: c.approximate,
+                    }),
                     anon_rss_kb: *anon_rss_kb,
                     oom_score_adj: *oom_score_adj,
                     memcg: memcg.clone(),
@@ -290,6 +308,11 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
         "probe"
     };
     let kill_stats = kill_stats(&obs.kernel);
+    let heuristic_mismatch = (!checks.is_empty()).then(|| checks.values().any(|c| c.mismatch));
+    let candidates_ahead_of_hog = candidates_ahead_of_hog(obs, &processes, &checks);
+    let projected_ms_to_hog = candidates_ahead_of_hog
+        .zip(kill_stats.kill_interval_ms.as_ref())
+        .map(|(n, i)| n * i.p50);
     let still_killing = kills_continued_to_the_end(obs, last_kill_agent, &kill_stats);
     let (outcome, reason) = outcome(
         obs,
@@ -304,6 +327,9 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
         kills: kills.into_iter().map(|(_, k)| k).collect(),
         wrong_victim_kills,
         overkill_kills,
+        heuristic_mismatch,
+        candidates_ahead_of_hog,
+        projected_ms_to_hog,
         kill_stats,
         oom_invocations,
         reaper,
@@ -316,6 +342,34 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
         psi_memory,
         kernel_reports: reports,
     }
+}
+
+/// In the last task dump that lists a hog: how many candidates the kernel's badness
+/// ranks above it. totalpages is what the kernel's last checked report used, else the
+/// guest's MemTotal in pages (equal to it on the Debian kernels measured).
+fn candidates_ahead_of_hog(
+    obs: &Observation,
+    processes: &[ProcessRecord],
+    checks: &HashMap<u32, &oomlab_klog::HeuristicCheck>,
+) -> Option<u64> {
+    let hogs: Vec<u32> = processes
+        .iter()
+        .filter(|p| p.role == "hog")
+        .map(|p| p.pid)
+        .collect();
+    let totalpages = checks.values().find_map(|c| c.totalpages).or_else(|| {
+        obs.agent.iter().find_map(|e| match e {
+            A::Ready { mem_total_kb, .. } => Some(mem_total_kb / 4),
+            _ => None,
+        })
+    })?;
+    obs.kernel.iter().rev().find_map(|e| match e {
+        K::TaskDump { tasks, .. } => {
+            let hog = hogs.iter().find(|h| tasks.iter().any(|t| t.pid == **h))?;
+            oomlab_klog::candidates_ahead(tasks, *hog, totalpages).map(|n| n as u64)
+        }
+        _ => None,
+    })
 }
 
 /// Were kills still going on when pressure ended? The last kill must fall within the
@@ -868,6 +922,26 @@ mod tests {
         assert_eq!(one.kill_interval_ms, None);
         assert_eq!(one.kills_per_min, None);
         assert_eq!(one.freed_per_kill_kb, Some(178640 + 4 + 1096));
+    }
+
+    #[test]
+    fn the_kernels_own_ranking_is_checked_against_its_choice() {
+        let v = judge_logs(CONSOLE_61, EVENTS_61, EndReason::Finished);
+        assert_eq!(v.heuristic_mismatch, Some(false));
+        let choice = v.kills[0].kernel_choice.as_ref().unwrap();
+        assert_eq!((choice.top_pid, choice.victim_rank), (Some(89), Some(1)));
+        assert_eq!(v.candidates_ahead_of_hog, Some(0));
+        // Raise the bystander's adj in the dump: by the kernel's own rules it now
+        // outranks the hog, so killing the hog is a mismatch and one candidate is ahead.
+        let console = CONSOLE_61.replace(
+            "[     88]     0    88     2463     2299    57344        0             0 usemem",
+            "[     88]     0    88     2463     2299    57344        0          1000 usemem",
+        );
+        assert_ne!(console, CONSOLE_61);
+        let v = judge_logs(&console, EVENTS_61, EndReason::Finished);
+        assert_eq!(v.heuristic_mismatch, Some(true));
+        assert_eq!(v.kills[0].kernel_choice.as_ref().unwrap().top_pid, Some(88));
+        assert_eq!(v.candidates_ahead_of_hog, Some(1));
     }
 
     #[test]

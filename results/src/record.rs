@@ -116,6 +116,22 @@ pub struct KillRecord {
     pub memcg: Option<String>,
     /// Guest milliseconds since pressure start (negative would mean before it).
     pub t_ms: Option<i64>,
+    /// The kernel's own heuristic recomputed from the task dump before this kill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_choice: Option<KernelChoice>,
+}
+
+/// Did the kernel kill the task its own badness heuristic ranks first?
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KernelChoice {
+    /// The top-ranked candidate of the dump.
+    pub top_pid: Option<u32>,
+    /// 1-based rank of the task the kernel chose.
+    pub victim_rank: Option<usize>,
+    /// The chosen task is not the top candidate.
+    pub mismatch: bool,
+    /// Some input was missing or approximated (see klog's HeuristicCheck).
+    pub approximate: bool,
 }
 
 /// A process the scenario started, and how it ended.
@@ -245,6 +261,16 @@ pub struct RunRecord {
     /// Kills after every hog had exited and a probe had shown the guest responsive.
     #[serde(default)]
     pub overkill_kills: u32,
+    /// Whether any kill went against the kernel's own heuristic (null: no task dump
+    /// to check against).
+    #[serde(default)]
+    pub heuristic_mismatch: Option<bool>,
+    /// In the last task dump, how many candidates outrank the hog by the kernel's
+    /// badness, and how long killing them would take at the median kill interval.
+    #[serde(default)]
+    pub candidates_ahead_of_hog: Option<u64>,
+    #[serde(default)]
+    pub projected_ms_to_hog: Option<u64>,
     pub reaper: ReaperCounts,
     pub processes: Vec<ProcessRecord>,
     pub time_to_first_kill_ms: Option<u64>,

@@ -170,6 +170,8 @@ fn an_unkillable_hog_leaves_only_the_bystander_then_nothing() {
         "{r}"
     );
     assert_eq!(r["wrong_victim_kills"].as_u64(), Some(roles.len() as u64));
+    // ... and that is the kernel following its own rules: the hog at -1000 is no candidate.
+    assert_eq!(r["heuristic_mismatch"], false, "{r}");
     // With only unkillable tasks left the kernel panics: "no killable processes".
     assert_eq!(r["outcome"], "panic", "{r}");
     assert_eq!(r["kernel_reports"]["oom_no_killable"], true, "{r}");
@@ -225,6 +227,10 @@ fn a_herd_at_adj_1000_is_killed_member_by_member_before_the_hog() {
     let first_hog = roles.iter().position(|role| role == "hog");
     let herd_kills = roles.iter().filter(|role| *role == "expendable").count();
     assert!(herd_kills >= 100, "{herd_kills} herd kills: {r}");
+    // Each checked kill (the task dump is rate-limited) followed the kernel's ranking,
+    // and the record says how many candidates stood ahead of the hog.
+    assert_eq!(r["heuristic_mismatch"], false, "{r}");
+    assert!(r["candidates_ahead_of_hog"].as_u64().is_some(), "{r}");
     if let Some(h) = first_hog {
         assert!(h >= 100, "hog killed after only {h} herd members: {r}");
     }
