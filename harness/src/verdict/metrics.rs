@@ -1,0 +1,158 @@
+//! The run's numbers beyond kills and recovery: kill pace and yield, probe latency,
+//! memory pressure, the kernel's ranking of the hog, and whether kills went on to the end.
+
+use super::Observation;
+use oomlab_klog::Event as K;
+use oomlab_results::record::{KillStats, LatencySummary, Percentiles2, ProcessRecord, PsiSummary};
+use oomlab_results::stats::percentile;
+use oomlab_workloads::event::Event as A;
+use std::collections::HashMap;
+
+/// Pace and yield of the kills, from the kernel's own lines (printk clock: only
+/// differences are taken, so the clock offset does not matter).
+pub(super) fn kill_stats(kernel: &[K]) -> KillStats {
+    let kills: Vec<(Option<u64>, u32, u64)> = kernel
+        .iter()
+        .filter_map(|e| match e {
+            K::Kill {
+                t_ms,
+                pid,
+                anon_rss_kb,
+                file_rss_kb,
+                shmem_rss_kb,
+                ..
+            } => Some((
+                *t_ms,
+                *pid,
+                anon_rss_kb.unwrap_or(0) + file_rss_kb.unwrap_or(0) + shmem_rss_kb.unwrap_or(0),
+            )),
+            _ => None,
+        })
+        .collect();
+    let times: Vec<u64> = kills.iter().filter_map(|k| k.0).collect();
+    let intervals: Vec<u64> = times
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .collect();
+    let reaps: Vec<u64> = kernel
+        .iter()
+        .filter_map(|e| match e {
+            K::Reaper {
+                t_ms: Some(t),
+                pid,
+                result: oomlab_klog::ReapResult::Reaped,
+                ..
+            } => {
+                let killed = kills
+                    .iter()
+                    .rev()
+                    .find(|k| k.1 == *pid && k.0 <= Some(*t))?;
+                Some(t - killed.0?)
+            }
+            _ => None,
+        })
+        .collect();
+    let freed: Vec<u64> = kills.iter().map(|k| k.2).collect();
+    let span_ms = times.last().zip(times.first()).map(|(l, f)| l - f);
+    KillStats {
+        kill_interval_ms: percentile(&intervals, 0.5)
+            .zip(percentile(&intervals, 0.9))
+            .map(|(p50, p90)| Percentiles2 { p50, p90 }),
+        kill_to_reap_ms: percentile(&reaps, 0.5),
+        freed_per_kill_kb: percentile(&freed, 0.5),
+        kills_per_min: span_ms
+            .filter(|s| *s > 0 && times.len() > 1)
+            .map(|s| (times.len() - 1) as f64 * 60_000.0 / s as f64),
+    }
+}
+
+/// Nearest-rank percentiles of the probe latencies.
+pub(super) fn latency_summary(v: Vec<u64>) -> Option<LatencySummary> {
+    let p = |q| percentile(&v, q);
+    Some(LatencySummary {
+        n: v.len() as u64,
+        p50: p(0.50)?,
+        p90: p(0.90)?,
+        p99: p(0.99)?,
+        max: p(1.0)?,
+    })
+}
+
+/// Share of the pressure phase spent stalled on memory, from the first sample at or
+/// after pressure start to the last sample, using PSI's cumulative `total=` counters.
+pub(super) fn psi_over_pressure(agent: &[A], pressure_start: Option<i64>) -> Option<PsiSummary> {
+    let ps = pressure_start?;
+    let samples: Vec<(u64, u64, u64)> = agent
+        .iter()
+        .filter_map(|e| match e {
+            A::Sample {
+                t_ms,
+                psi_some_total_us: Some(some),
+                psi_full_total_us: Some(full),
+                ..
+            } if *t_ms as i64 >= ps => Some((*t_ms, *some, *full)),
+            _ => None,
+        })
+        .collect();
+    let (first, last) = (samples.first()?, samples.last()?);
+    let span_us = last.0.checked_sub(first.0).filter(|d| *d > 0)? * 1_000;
+    let pct = |a: u64, b: u64| (b.saturating_sub(a) as f64 * 100.0 / span_us as f64).min(100.0);
+    Some(PsiSummary {
+        some_pct: pct(first.1, last.1),
+        full_pct: pct(first.2, last.2),
+    })
+}
+
+/// In the last task dump that lists a hog: how many candidates the kernel's badness
+/// ranks above it. totalpages is what the kernel's last checked report used, else the
+/// guest's MemTotal in pages (equal to it on the Debian kernels measured).
+pub(super) fn candidates_ahead_of_hog(
+    obs: &Observation,
+    processes: &[ProcessRecord],
+    checks: &HashMap<u32, &oomlab_klog::HeuristicCheck>,
+) -> Option<u64> {
+    let hogs: Vec<u32> = processes
+        .iter()
+        .filter(|p| p.role == "hog")
+        .map(|p| p.pid)
+        .collect();
+    let totalpages = checks.values().find_map(|c| c.totalpages).or_else(|| {
+        obs.agent.iter().find_map(|e| match e {
+            A::Ready { mem_total_kb, .. } => Some(mem_total_kb / 4),
+            _ => None,
+        })
+    })?;
+    obs.kernel.iter().rev().find_map(|e| match e {
+        K::TaskDump { tasks, .. } => {
+            let hog = hogs.iter().find(|h| tasks.iter().any(|t| t.pid == **h))?;
+            oomlab_klog::candidates_ahead(tasks, *hog, totalpages).map(|n| n as u64)
+        }
+        _ => None,
+    })
+}
+
+/// Were kills still going on when pressure ended? The last kill must fall within the
+/// end window: three median kill intervals, and at least 10 s, before the end of the
+/// run (the agent's `done`, or its last event).
+pub(super) fn kills_continued_to_the_end(
+    obs: &Observation,
+    last_kill: Option<i64>,
+    s: &KillStats,
+) -> bool {
+    let Some(last_kill) = last_kill else {
+        return false;
+    };
+    let end = obs.agent.iter().rev().find_map(|e| match e {
+        A::Done { t_ms, .. } => Some(*t_ms),
+        _ => None,
+    });
+    let Some(end) = end.or_else(|| obs.agent.last().map(A::t_ms)) else {
+        return false;
+    };
+    let window = s
+        .kill_interval_ms
+        .as_ref()
+        .map_or(0, |i| 3 * i.p50)
+        .max(10_000) as i64;
+    end as i64 - last_kill <= window && s.kill_interval_ms.is_some()
+}

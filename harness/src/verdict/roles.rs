@@ -1,0 +1,122 @@
+//! Who was killed: the role of each victim, and how the agent's processes ended.
+
+use oomlab_klog::Event as K;
+use oomlab_results::record::ProcessRecord;
+use oomlab_workloads::event::Event as A;
+use oomlab_workloads::spec::Role;
+use std::collections::HashMap;
+
+/// Maps a victim's pid to the role of the scenario process it belongs to.
+///
+/// A process the agent started has its role by pid. Descendants of a scenario process (a
+/// herd's members) are not known to the agent by pid, but they share its cgroup: the
+/// kernel names the victim's cgroup in the `oom-kill:constraint=...,task_memcg=/NAME,
+/// ...,pid=N` line, and, since that line is rate-limited with the rest of the OOM report,
+/// the agent also lists each scenario cgroup's new members as they appear.
+pub(super) struct Roles {
+    by_pid: HashMap<u32, Role>,
+    by_cgroup: HashMap<String, Role>,
+    victim_cgroups: HashMap<u32, String>,
+    member_cgroups: HashMap<u32, String>,
+}
+
+impl Roles {
+    pub(super) fn new(obs: &super::Observation, processes: &[ProcessRecord]) -> Roles {
+        let by_pid = processes
+            .iter()
+            .filter_map(|p| Some((p.pid, role_from_str(&p.role)?)))
+            .collect();
+        let by_cgroup = obs
+            .agent
+            .iter()
+            .filter_map(|e| match e {
+                A::Started {
+                    role,
+                    cgroup: Some(g),
+                    ..
+                } => Some((format!("/{g}"), *role)),
+                _ => None,
+            })
+            .collect();
+        let victim_cgroups = obs
+            .kernel
+            .iter()
+            .filter_map(|e| match e {
+                K::Constraint {
+                    pid: Some(pid),
+                    task_memcg: Some(m),
+                    ..
+                } => Some((*pid, m.clone())),
+                _ => None,
+            })
+            .collect();
+        let member_cgroups = obs
+            .agent
+            .iter()
+            .filter_map(|e| match e {
+                A::Members { cgroup, pids, .. } => {
+                    Some(pids.iter().map(move |p| (*p, format!("/{cgroup}"))))
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        Roles {
+            by_pid,
+            by_cgroup,
+            victim_cgroups,
+            member_cgroups,
+        }
+    }
+
+    /// `hog`, `expendable`, `bystander`, or `unknown`.
+    pub(super) fn of(&self, pid: u32) -> &'static str {
+        self.by_pid
+            .get(&pid)
+            .or_else(|| self.by_cgroup.get(self.victim_cgroups.get(&pid)?))
+            .or_else(|| self.by_cgroup.get(self.member_cgroups.get(&pid)?))
+            .map_or("unknown", |r| r.as_str())
+    }
+}
+
+pub(super) fn processes(agent: &[A]) -> Vec<ProcessRecord> {
+    let mut out: Vec<ProcessRecord> = Vec::new();
+    for e in agent {
+        match e {
+            A::Started {
+                name, role, pid, ..
+            } => out.push(ProcessRecord {
+                name: name.clone(),
+                role: role.as_str().to_string(),
+                pid: *pid,
+                exit_code: None,
+                signal: None,
+                stopped_by_agent: false,
+            }),
+            A::Exited {
+                pid,
+                code,
+                signal,
+                stopped_by_agent,
+                ..
+            } => {
+                if let Some(p) = out.iter_mut().find(|p| p.pid == *pid) {
+                    p.exit_code = *code;
+                    p.signal = *signal;
+                    p.stopped_by_agent = *stopped_by_agent;
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn role_from_str(s: &str) -> Option<Role> {
+    match s {
+        "hog" => Some(Role::Hog),
+        "expendable" => Some(Role::Expendable),
+        "bystander" => Some(Role::Bystander),
+        _ => None,
+    }
+}
