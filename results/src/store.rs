@@ -63,9 +63,10 @@ impl Store {
         };
         fs::create_dir_all(root.join(RUNS_DIR)).map_err(unwritable)?;
         tempfile::NamedTempFile::new_in(root).map_err(unwritable)?;
-        let store = Store {
-            root: root.to_path_buf(),
-        };
+        // Absolute from here on: QEMU runs with a run folder as its working directory,
+        // so a relative --out would point somewhere else for it.
+        let root = root.canonicalize().map_err(unwritable)?;
+        let store = Store { root };
         store.load()?;
         Ok(store)
     }

@@ -94,20 +94,22 @@ fn usemem_recovers_on_debian_6_12() {
 
 #[test]
 fn a_second_run_appends_to_the_same_out() {
-    let out = tempfile::tempdir().unwrap();
+    // A relative --out, as in the README: QEMU runs inside the run folder, so every path
+    // it is given must not depend on the harness's working directory.
+    let cwd = tempfile::tempdir().unwrap();
+    let out = cwd.path().join("results/demo");
     for _ in 0..2 {
         let o = run_bounded(
-            oomlab()
-                .args([
-                    "run",
-                    "--kernel",
-                    "debian:6.1",
-                    "--accel",
-                    "tcg",
-                    "--json",
-                    "--out",
-                ])
-                .arg(out.path()),
+            oomlab().current_dir(cwd.path()).args([
+                "run",
+                "--kernel",
+                "debian:6.1",
+                "--accel",
+                "tcg",
+                "--json",
+                "--out",
+                "results/demo",
+            ]),
             Duration::from_secs(900),
         );
         assert!(o.status.success(), "{}", stderr(&o));
@@ -115,8 +117,9 @@ fn a_second_run_appends_to_the_same_out() {
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert_eq!(stdout.lines().count(), 1, "{stdout}");
     }
-    let recs = records(out.path());
+    let recs = records(&out);
     assert_eq!(recs.len(), 2);
     assert_ne!(recs[0]["run_id"], recs[1]["run_id"]);
     assert_eq!(recs[0]["accel"]["used"], "tcg");
+    assert!(recs.iter().all(|r| r["outcome"] == "recovered"), "{recs:?}");
 }
