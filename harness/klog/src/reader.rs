@@ -16,7 +16,7 @@ use crate::scan::{automaton, LineMatches, Present};
 use crate::summary::Summary;
 use crate::{Anchors, Event, Parser};
 
-/// Read buffer size. Lines longer than this are parsed in buffer-sized pieces.
+/// Scan window size. Lines longer than this are parsed in window-sized pieces.
 pub(crate) const CHUNK: usize = 1 << 20;
 
 fn count_newlines(b: &[u8]) -> u64 {
@@ -81,53 +81,84 @@ pub(crate) fn parse_reader<R: BufRead>(r: R) -> io::Result<Summary> {
     parse_reader_chunked(r, CHUNK)
 }
 
-/// [`parse_reader`] with a configurable buffer, so tests can force lines across boundaries.
+/// [`parse_reader`] with a bounded scan window, so tests can force lines across boundaries.
+///
+/// The reader's own buffer is scanned in place, at most `chunk` bytes at a time; only the
+/// unfinished line at the end of a buffer is copied (into `carry`), to be completed from the
+/// next one. A line longer than `chunk` is parsed in `chunk`-sized pieces, so memory stays
+/// bounded whatever the input.
 pub(crate) fn parse_reader_chunked<R: BufRead>(mut r: R, chunk: usize) -> io::Result<Summary> {
     let chunk = chunk.max(1);
     let mut p = Parser::summary_only();
     let mut s = Summary::default();
     let mut events = Vec::new();
-    let mut buf = vec![0u8; chunk];
-    let mut filled = 0usize;
+    // The start of a line whose end is still to come; always shorter than `chunk`.
+    let mut carry: Vec<u8> = Vec::new();
     // Part of an over-long line was already parsed and dropped; its end is still to come.
     let mut in_long_line = false;
-    while let Some(space) = buf.get_mut(filled..) {
-        let n = match r.read(space) {
-            Ok(n) => n,
+    loop {
+        let data = match r.fill_buf() {
+            Ok(d) => d,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        if n == 0 {
+        if data.is_empty() {
             break;
         }
-        filled += n;
-        let data = buf.get(..filled).unwrap_or_default();
-        match memchr::memrchr(b'\n', data) {
-            Some(last) => {
-                let region = data.get(..=last).unwrap_or_default();
-                s.lines += count_newlines(region);
-                scan_region(&mut p, region, &mut events);
-                s.record_all(&mut events);
-                buf.copy_within(last + 1..filled, 0);
-                filled -= last + 1;
-                in_long_line = false;
+        let window = data.get(..chunk.min(data.len())).unwrap_or(data);
+        let mut used = 0usize;
+        if !carry.is_empty() {
+            // Complete the carried line (or fill it up to one whole piece).
+            let room = chunk.saturating_sub(carry.len());
+            let take = window.get(..room.min(window.len())).unwrap_or_default();
+            match memchr::memchr(b'\n', take) {
+                Some(i) => {
+                    carry.extend_from_slice(take.get(..=i).unwrap_or_default());
+                    used = i + 1;
+                    s.lines += 1;
+                    scan_region(&mut p, &carry, &mut events);
+                    s.record_all(&mut events);
+                    carry.clear();
+                    in_long_line = false;
+                }
+                None => {
+                    carry.extend_from_slice(take);
+                    used = take.len();
+                    if carry.len() >= chunk {
+                        scan_region(&mut p, &carry, &mut events);
+                        s.record_all(&mut events);
+                        carry.clear();
+                        in_long_line = true;
+                    }
+                }
             }
-            None if filled == buf.len() => {
-                // A line longer than the buffer: parse this piece and drop it, so memory
-                // stays bounded whatever the input.
-                scan_region(&mut p, data, &mut events);
-                s.record_all(&mut events);
-                filled = 0;
-                in_long_line = true;
-            }
-            None => {}
         }
+        if carry.is_empty() {
+            let rest = window.get(used..).unwrap_or_default();
+            match memchr::memrchr(b'\n', rest) {
+                Some(last) => {
+                    let region = rest.get(..=last).unwrap_or_default();
+                    s.lines += count_newlines(region);
+                    scan_region(&mut p, region, &mut events);
+                    s.record_all(&mut events);
+                    in_long_line = false;
+                    carry.extend_from_slice(rest.get(last + 1..).unwrap_or_default());
+                }
+                None if rest.len() >= chunk => {
+                    scan_region(&mut p, rest, &mut events);
+                    s.record_all(&mut events);
+                    in_long_line = true;
+                }
+                None => carry.extend_from_slice(rest),
+            }
+            used = window.len();
+        }
+        r.consume(used);
     }
-    let tail = buf.get(..filled).unwrap_or_default();
-    if !tail.is_empty() || in_long_line {
+    if !carry.is_empty() || in_long_line {
         s.lines += 1;
     }
-    scan_region(&mut p, tail, &mut events);
+    scan_region(&mut p, &carry, &mut events);
     events.extend(p.finish());
     s.record_all(&mut events);
     Ok(s)
