@@ -1,6 +1,7 @@
 //! `oomlab parse-log`: the same kernel-log analysis a run gets, for any log a user has.
 
 use crate::error::CliError;
+use crate::timeline::kernel_payload;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -14,11 +15,23 @@ pub fn run(file: &Path, json: bool) -> Result<(), CliError> {
                 .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?,
         )
     };
-    let summary = oomlab_klog::parse_reader(BufReader::with_capacity(1 << 20, reader))
-        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
+    // With --json, every event also goes into a timeline (task dumps as their row count,
+    // as in a run's timeline.jsonl); the summary is the same single streaming pass.
+    let mut timeline: Vec<serde_json::Value> = Vec::new();
+    let summary = oomlab_klog::parse_reader_with(BufReader::with_capacity(1 << 20, reader), |e| {
+        if json {
+            timeline.push(serde_json::to_value(kernel_payload(e)).unwrap_or_default());
+        }
+    })
+    .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
     if json {
-        let text = serde_json::to_string_pretty(&summary)
-            .map_err(|e| CliError::Internal(e.to_string()))?;
+        let mut object =
+            serde_json::to_value(&summary).map_err(|e| CliError::Internal(e.to_string()))?;
+        if let Some(map) = object.as_object_mut() {
+            map.insert("timeline".into(), serde_json::Value::Array(timeline));
+        }
+        let text =
+            serde_json::to_string_pretty(&object).map_err(|e| CliError::Internal(e.to_string()))?;
         println!("{text}");
         return Ok(());
     }

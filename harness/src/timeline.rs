@@ -17,7 +17,7 @@ struct Entry<'a> {
 
 #[derive(Serialize)]
 #[serde(untagged)]
-enum Payload<'a> {
+pub(crate) enum Payload<'a> {
     Agent(&'a oomlab_workloads::event::Event),
     Kernel(&'a oomlab_klog::Event),
     /// A task dump stands as its row count: the rows are in console.log, and a herd's
@@ -28,7 +28,7 @@ enum Payload<'a> {
     },
 }
 
-fn kernel_payload(e: &oomlab_klog::Event) -> Payload<'_> {
+pub(crate) fn kernel_payload(e: &oomlab_klog::Event) -> Payload<'_> {
     match e {
         oomlab_klog::Event::TaskDump { tasks, .. } => Payload::TaskDump {
             kind: "task_dump",

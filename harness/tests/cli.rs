@@ -35,6 +35,43 @@ fn parse_log_json_has_the_documented_fields() {
 }
 
 #[test]
+fn parse_log_json_has_report_counts_a_timeline_and_the_kernels_own_check() {
+    let path = format!(
+        "{}/tests/fixtures/runs/usemem-6.1-recovered/console.log",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let o = oomlab(&["parse-log", &path, "--json"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for key in ["hung_tasks", "soft_lockups", "rcu_stalls", "alloc_failures"] {
+        assert_eq!(v[key], 0, "{key}");
+    }
+    assert_eq!(v["panic"], false);
+    let kinds: Vec<&str> = v["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "oom_invoked",
+            "pages_ram",
+            "task_dump",
+            "constraint",
+            "kill",
+            "victim_check"
+        ]
+    );
+    // The task dump before the kill lets the wrong-victim analysis run: the kernel killed
+    // its own top candidate.
+    let h = &v["kills"][0]["heuristic"];
+    assert_eq!(h["top_pid"], 89);
+    assert_eq!(h["mismatch"], false);
+}
+
+#[test]
 fn parse_log_reads_a_recorded_oomlab_console() {
     let path = format!(
         "{}/tests/fixtures/runs/usemem-6.1-recovered/console.log",

@@ -185,6 +185,15 @@ pub fn parse_reader<R: io::BufRead>(r: R) -> io::Result<Summary> {
     reader::parse_reader(r)
 }
 
+/// [`parse_reader`] that also shows every event, in log order, to `on_event` (e.g. to
+/// keep a timeline): one pass, the same summary.
+pub fn parse_reader_with<R: io::BufRead>(
+    r: R,
+    mut on_event: impl FnMut(&Event),
+) -> io::Result<Summary> {
+    reader::parse_reader_with(r, &mut on_event)
+}
+
 /// [`parse_reader`] for text already in memory.
 pub fn parse_bytes(b: &[u8]) -> Summary {
     reader::parse_bytes(b)

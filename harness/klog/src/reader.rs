@@ -78,7 +78,22 @@ pub(crate) fn parse_bytes(b: &[u8]) -> Summary {
 }
 
 pub(crate) fn parse_reader<R: BufRead>(r: R) -> io::Result<Summary> {
-    parse_reader_chunked(r, CHUNK)
+    parse_reader_chunked(r, CHUNK, &mut |_| {})
+}
+
+/// [`parse_reader`] that also shows every event to `on_event`, in log order, before it
+/// is folded into the summary (for a caller that keeps a timeline).
+pub(crate) fn parse_reader_with<R: BufRead>(
+    r: R,
+    on_event: &mut dyn FnMut(&Event),
+) -> io::Result<Summary> {
+    parse_reader_chunked(r, CHUNK, on_event)
+}
+
+/// Hand the pending events to the caller's hook, then to the summary.
+fn flush(s: &mut Summary, events: &mut Vec<Event>, on_event: &mut dyn FnMut(&Event)) {
+    events.iter().for_each(&mut *on_event);
+    s.record_all(events);
 }
 
 /// [`parse_reader`] with a bounded scan window, so tests can force lines across boundaries.
@@ -87,7 +102,11 @@ pub(crate) fn parse_reader<R: BufRead>(r: R) -> io::Result<Summary> {
 /// unfinished line at the end of a buffer is copied (into `carry`), to be completed from the
 /// next one. A line longer than `chunk` is parsed in `chunk`-sized pieces, so memory stays
 /// bounded whatever the input.
-pub(crate) fn parse_reader_chunked<R: BufRead>(mut r: R, chunk: usize) -> io::Result<Summary> {
+pub(crate) fn parse_reader_chunked<R: BufRead>(
+    mut r: R,
+    chunk: usize,
+    on_event: &mut dyn FnMut(&Event),
+) -> io::Result<Summary> {
     let chunk = chunk.max(1);
     let mut p = Parser::summary_only();
     let mut s = Summary::default();
@@ -117,7 +136,7 @@ pub(crate) fn parse_reader_chunked<R: BufRead>(mut r: R, chunk: usize) -> io::Re
                     used = i + 1;
                     s.lines += 1;
                     scan_region(&mut p, &carry, &mut events);
-                    s.record_all(&mut events);
+                    flush(&mut s, &mut events, on_event);
                     carry.clear();
                     in_long_line = false;
                 }
@@ -126,7 +145,7 @@ pub(crate) fn parse_reader_chunked<R: BufRead>(mut r: R, chunk: usize) -> io::Re
                     used = take.len();
                     if carry.len() >= chunk {
                         scan_region(&mut p, &carry, &mut events);
-                        s.record_all(&mut events);
+                        flush(&mut s, &mut events, on_event);
                         carry.clear();
                         in_long_line = true;
                     }
@@ -140,13 +159,13 @@ pub(crate) fn parse_reader_chunked<R: BufRead>(mut r: R, chunk: usize) -> io::Re
                     let region = rest.get(..=last).unwrap_or_default();
                     s.lines += count_newlines(region);
                     scan_region(&mut p, region, &mut events);
-                    s.record_all(&mut events);
+                    flush(&mut s, &mut events, on_event);
                     in_long_line = false;
                     carry.extend_from_slice(rest.get(last + 1..).unwrap_or_default());
                 }
                 None if rest.len() >= chunk => {
                     scan_region(&mut p, rest, &mut events);
-                    s.record_all(&mut events);
+                    flush(&mut s, &mut events, on_event);
                     in_long_line = true;
                 }
                 None => carry.extend_from_slice(rest),
@@ -160,13 +179,26 @@ pub(crate) fn parse_reader_chunked<R: BufRead>(mut r: R, chunk: usize) -> io::Re
     }
     scan_region(&mut p, &carry, &mut events);
     events.extend(p.finish());
-    s.record_all(&mut events);
+    flush(&mut s, &mut events, on_event);
     Ok(s)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_event_hook_sees_every_event_and_the_summary_is_unchanged() {
+        let mut seen = Vec::new();
+        let with = parse_reader_with(LOG.as_bytes(), &mut |e| seen.push(e.clone())).unwrap();
+        assert_eq!(with, parse_reader(LOG.as_bytes()).unwrap());
+        let kills = seen
+            .iter()
+            .filter(|e| matches!(e, Event::Kill { .. }))
+            .count();
+        assert_eq!(kills, with.kills.len());
+        assert!(seen.iter().any(|e| matches!(e, Event::OomInvoked { .. })));
+    }
 
     const LOG: &str =
         "[ 1.0] x invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n\
@@ -200,7 +232,7 @@ mod tests {
         assert!(want.panic);
         assert_eq!(parse_bytes(LOG.as_bytes()), want);
         for chunk in [1, 2, 3, 7, 16, 50, 64, 100, 1000, CHUNK] {
-            let got = parse_reader_chunked(LOG.as_bytes(), chunk).unwrap();
+            let got = parse_reader_chunked(LOG.as_bytes(), chunk, &mut |_| {}).unwrap();
             // Tiny buffers cut anchors in half; only sizes that hold a whole line must agree.
             if chunk >= 100 {
                 assert_eq!(got, want, "chunk {chunk}");
@@ -237,7 +269,7 @@ mod tests {
         assert_eq!((h.top_pid, h.totalpages), (Some(7), Some(900)));
         assert_eq!(parse_bytes(REPORT.as_bytes()), want);
         for chunk in [160, 161, 200, 256, 333, 512, 1000, CHUNK] {
-            let got = parse_reader_chunked(REPORT.as_bytes(), chunk).unwrap();
+            let got = parse_reader_chunked(REPORT.as_bytes(), chunk, &mut |_| {}).unwrap();
             assert_eq!(got, want, "chunk {chunk}");
         }
     }
@@ -246,7 +278,17 @@ mod tests {
     fn empty_and_newline_only() {
         assert_eq!(parse_bytes(b"").lines, 0);
         assert_eq!(parse_bytes(b"\n").lines, 1);
-        assert_eq!(parse_reader_chunked(&b"\n\n"[..], 1).unwrap().lines, 2);
-        assert_eq!(parse_reader_chunked(&b"abc"[..], 2).unwrap().lines, 1);
+        assert_eq!(
+            parse_reader_chunked(&b"\n\n"[..], 1, &mut |_| {})
+                .unwrap()
+                .lines,
+            2
+        );
+        assert_eq!(
+            parse_reader_chunked(&b"abc"[..], 2, &mut |_| {})
+                .unwrap()
+                .lines,
+            1
+        );
     }
 }
