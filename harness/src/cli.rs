@@ -121,7 +121,7 @@ pub struct RunArgs {
     /// A probe completing within this many ms shows user space responsive (time_to_recovery_ms, stall_ms).
     #[arg(long, default_value_t = 500)]
     pub probe_threshold_ms: u64,
-    /// Seconds with no finished probe and no OOM kill or reap, after pressure start,
+    /// Seconds with no probe back within its threshold and no OOM kill or reap, after pressure start,
     /// that make a run a livelock (sysrq m/w/t dumps are then saved to the console log).
     #[arg(long, default_value_t = 40)]
     pub livelock_window: u64,

@@ -28,8 +28,8 @@ pub struct Limits {
     pub silence: Duration,
     /// How often to read the channels (the resolution of boot_ms).
     pub poll: Duration,
-    /// After pressure start: no finished probe and no kill or reap for this long is a
-    /// livelock. None when the run has no probe (nothing to tell starvation by).
+    /// After pressure start: no probe back within its threshold and no kill or reap for
+    /// this long is a livelock. None when the run has no probe (nothing to tell starvation by).
     pub livelock: Option<Duration>,
     /// On livelock, send sysrq-f after the dumps and watch whether the guest recovers.
     pub sysrq_f: bool,
@@ -105,7 +105,6 @@ pub struct Milestones {
     pub kills: usize,
     /// Kills plus reaper results: the kernel making OOM progress.
     pub oom_progress: usize,
-    pub probes: usize,
     /// Probes that finished ok within the threshold.
     pub fast_probes: usize,
     pub done: bool,
@@ -255,22 +254,22 @@ pub fn watch(
 
 #[derive(Default)]
 struct LivelockWatch {
-    probes: usize,
+    fast_probes: usize,
     oom_progress: usize,
     probe_at: Option<Instant>,
     progress_at: Option<Instant>,
 }
 
 impl LivelockWatch {
-    /// How long neither a probe finished nor the kernel killed or reaped; zero before
-    /// pressure starts.
+    /// How long no probe came back within its threshold (a stuck probe and slow ones
+    /// alike) and the kernel neither killed nor reaped; zero before pressure starts.
     fn starved_for(&mut self, m: &Milestones) -> Duration {
         if !m.pressure {
             return Duration::ZERO;
         }
         let now = Instant::now();
-        if self.probe_at.is_none() || m.probes != self.probes {
-            self.probes = m.probes;
+        if self.probe_at.is_none() || m.fast_probes != self.fast_probes {
+            self.fast_probes = m.fast_probes;
             self.probe_at = Some(now);
         }
         if self.progress_at.is_none() || m.oom_progress != self.oom_progress {
@@ -415,7 +414,6 @@ fn ingest_events(obs: &mut Observation, lines: Vec<Vec<u8>>, probe_threshold: Du
                 Event::PressureStart { .. } => m.pressure = true,
                 Event::Done { .. } => m.done = true,
                 Event::Probe { latency_ms, ok, .. } => {
-                    m.probes += 1;
                     m.fast_probes +=
                         (ok && latency_ms <= probe_threshold.as_millis() as u64) as usize;
                 }

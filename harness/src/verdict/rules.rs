@@ -6,7 +6,7 @@
 //! |    | module or cgroup limit that did not take, an agent error before pressure)|              |
 //! | 2  | the agent never said `ready` (a panic before it included)              | `boot_failure` |
 //! | 3  | after ready, the kernel printed `Kernel panic - not syncing`           | `panic`        |
-//! | 4  | no probe finished and no kill or reap for the livelock window          | `livelock`     |
+//! | 4  | no probe back within its threshold, no kill or reap, for the window    | `livelock`     |
 //! | 5  | console and events silent for the silence limit                        | `hung`         |
 //! | 6  | the run limit hit while kills went on, never responsive again          | `unrecovered`  |
 //! | 7  | the run limit hit otherwise / the guest stopped without `done`         | `timeout` / `error` |
@@ -86,7 +86,7 @@ pub(super) fn outcome(
             return (
                 Outcome::Livelock,
                 format!(
-                    "alive but no probe finished and no OOM kill or reap within the livelock window ({} kill(s) before){after}",
+                    "alive but no probe came back within its threshold and no OOM kill or reap within the livelock window ({} kill(s) before){after}",
                     kills.len()
                 ),
             );
