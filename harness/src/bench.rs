@@ -44,7 +44,8 @@ pub fn run(o: &BenchOptions, progress: &Progress) -> Result<(), CliError> {
     let tools = Tools::find(o.cache_dir.as_deref())?;
     let work = tempfile::tempdir().map_err(|e| CliError::Internal(e.to_string()))?;
     let mut opts = run_options(o, work.path());
-    let prepared = run::prepare(&opts, &o.kernel, &spec, &tools, progress)?;
+    let usemem = crate::scenario::find("usemem").map_err(CliError::Internal)?;
+    let prepared = run::prepare(&opts, usemem, &o.kernel, &spec, &tools, progress)?;
     println!(
         "kernel {} ({}), accel {}",
         prepared.kernel.release,
@@ -68,6 +69,7 @@ pub fn run(o: &BenchOptions, progress: &Progress) -> Result<(), CliError> {
         kernel: prepared.kernel.bzimage.clone(),
         initrd: initrd.to_path_buf(),
         cmdline: kernel_cmdline(&[]),
+        drives: vec![],
     };
     let (mut bare, mut agent) = (Vec::new(), Vec::new());
     for rep in 0..o.reps {

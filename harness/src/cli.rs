@@ -130,7 +130,8 @@ pub struct RunArgs {
     pub sysrq_f: bool,
     /// Fault to inject, to test oomlab's own detectors: freeze-agent:MS stops every agent
     /// thread MS after pressure start (no events, console quiet: a hung guest);
-    /// stall-probe:MS stops starting probes MS after they begin (alive but starved).
+    /// stall-probe:MS stops starting probes MS after they begin (alive but starved);
+    /// detach-scratch-disk leaves the scenario's scratch disk out (a setup check fails).
     #[arg(long, value_parser = parse_fault)]
     pub inject: Option<oomlab_workloads::spec::Fault>,
     /// After the last hog exits, keep watching this long before ending the run.
@@ -156,8 +157,11 @@ fn parse_fault(s: &str) -> Result<oomlab_workloads::spec::Fault, String> {
             .map_err(|_| {
                 format!("stall-probe needs a delay in ms, e.g. stall-probe:3000 (got {arg:?})")
             }),
+        "detach-scratch-disk" if arg.is_empty() => {
+            Ok(oomlab_workloads::spec::Fault::DetachScratchDisk)
+        }
         _ => Err(format!(
-            "unknown fault {kind:?}; known: freeze-agent:MS, stall-probe:MS"
+            "unknown fault {s:?}; known: freeze-agent:MS, stall-probe:MS, detach-scratch-disk"
         )),
     }
 }

@@ -16,7 +16,7 @@ use oomlab_vm_images::cache::CacheDir;
 use oomlab_vm_images::initramfs::{self, GuestFile};
 use oomlab_vm_images::kernel::{self, KernelSpec, ResolvedKernel};
 use oomlab_workloads::event::Event;
-use oomlab_workloads::spec::GuestSpec;
+use oomlab_workloads::spec::{Fault, GuestSpec, MountSpec};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -54,6 +54,26 @@ pub struct RunOptions {
 }
 
 const SPEC_FILE: &str = "spec.json";
+/// The scratch disk image, in the run folder (QEMU's working directory).
+const SCRATCH_IMAGE: &str = "scratch.img";
+
+/// An empty ext4 image made without root (mke2fs writes a sparse file).
+fn make_scratch_disk(path: &Path, mib: u64) -> Result<(), String> {
+    let out = std::process::Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext4"])
+        .arg(path)
+        .arg(format!("{mib}M"))
+        .output()
+        .map_err(|e| format!("cannot run mke2fs for the scratch disk: {e}; install it with `apt-get install e2fsprogs`"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "mke2fs failed for the scratch disk: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
 const RUN_INITRD: &str = "initrd.img";
 
 /// Everything a run needs that does not change between repetitions.
@@ -83,7 +103,7 @@ pub fn run(opts: &RunOptions, progress: &Progress) -> Result<Vec<RunRecord>, Cli
 
     let mut records = Vec::new();
     for (spec_text, spec) in &specs {
-        let prepared = prepare(opts, spec_text, spec, &tools, progress)?;
+        let prepared = prepare(opts, scenario, spec_text, spec, &tools, progress)?;
         for rep in 0..opts.reps {
             let record = one_run(
                 opts,
@@ -136,6 +156,7 @@ impl Tools {
 
 pub(crate) fn prepare(
     opts: &RunOptions,
+    scenario: &scenario::Scenario,
     spec_text: &str,
     spec: &KernelSpec,
     tools: &Tools,
@@ -147,7 +168,10 @@ pub(crate) fn prepare(
         progress.note(&format!("{spec_text}: {m}"))
     })
     .map_err(|e| CliError::Usage(e.to_string()))?;
-    let modules: Vec<&str> = opts.load_modules.iter().map(String::as_str).collect();
+    let mut modules: Vec<&str> = opts.load_modules.iter().map(String::as_str).collect();
+    if scenario.scratch_disk_mib.is_some() {
+        modules.extend(scenario::SCRATCH_MODULES);
+    }
     let base_initrd = initramfs::build_base(&kernel, &tools.agent, &tools.files, &modules, cache)
         .map_err(|e| match e {
         oomlab_vm_images::Error::Io { .. } => CliError::Internal(e.to_string()),
@@ -200,6 +224,7 @@ pub(crate) fn probe_only_spec(run_id: &str) -> GuestSpec {
         sysctls: BTreeMap::new(),
         processes: vec![],
         end: Default::default(),
+        mounts: vec![],
         fault: None,
     }
 }
@@ -226,6 +251,15 @@ fn run_spec(
         sysctls: sysctls.clone(),
         processes: scenario.processes(),
         end: scenario.end,
+        mounts: scenario
+            .scratch_disk_mib
+            .map(|_| MountSpec {
+                device: "/dev/vda".into(),
+                target: scenario::SCRATCH.into(),
+                fstype: "ext4".into(),
+            })
+            .into_iter()
+            .collect(),
         fault: opts.inject.clone(),
     }
 }
@@ -272,6 +306,10 @@ fn one_run(
         .and_then(|_| {
             initramfs::write_run_initrd(&prepared.base_initrd, &spec.to_json(), &initrd)
                 .map_err(|e| e.to_string())
+        })
+        .and_then(|_| match scenario.scratch_disk_mib {
+            Some(mib) => make_scratch_disk(&run.path.join(SCRATCH_IMAGE), mib),
+            None => Ok(()),
         });
     if let Err(e) = written {
         store.abandon(run);
@@ -288,6 +326,12 @@ fn one_run(
         kernel: kernel.bzimage.clone(),
         initrd: initrd.clone(),
         cmdline: cmdline.clone(),
+        drives: scenario
+            .scratch_disk_mib
+            .filter(|_| opts.inject != Some(Fault::DetachScratchDisk))
+            .map(|_| SCRATCH_IMAGE.to_string())
+            .into_iter()
+            .collect(),
     };
     let limits = Limits {
         boot: opts.boot_timeout,
@@ -299,8 +343,10 @@ fn one_run(
         probe_threshold: Duration::from_millis(opts.probe_threshold_ms),
     };
     let obs = session::watch(&machine, &run.path, limits, &mut |p| line.phase(p));
-    // The per-run initrd is a copy of the cached base: not worth keeping.
+    // The per-run initrd is a copy of the cached base, and the scratch disk is thrown
+    // away after the run: neither is worth keeping.
     let _ = std::fs::remove_file(&initrd);
+    let _ = std::fs::remove_file(run.path.join(SCRATCH_IMAGE));
     if let Some(code) = cleanup::interrupted_exit_code() {
         let kept = store.abandon(run);
         line.finish("interrupted");

@@ -10,6 +10,8 @@ pub struct Scenario {
     pub description: &'static str,
     /// When the pressure phase is over.
     pub end: ScenarioEnd,
+    /// A throwaway ext4 scratch disk of this many MiB, mounted at /scratch.
+    pub scratch_disk_mib: Option<u64>,
     build: fn() -> Vec<ProcessSpec>,
 }
 
@@ -49,6 +51,7 @@ pub const CATALOG: &[Scenario] = &[
         name: "usemem",
         description: "one hog touching 150% of guest RAM beside a small bystander holding 8 MiB",
         end: ScenarioEnd::HogsExited,
+        scratch_disk_mib: None,
         build: || {
             vec![
                 bystander_8mib(),
@@ -69,6 +72,7 @@ pub const CATALOG: &[Scenario] = &[
         description: "a hog that takes 60% of RAM and idles, then a bystander that allocates until memory runs out (vm.oom_kill_allocating_task=1 kills the bystander)",
         // Either death relieves the pressure; the idle hog never exits by itself.
         end: ScenarioEnd::AnyExited,
+        scratch_disk_mib: None,
         build: || {
             vec![
                 process(
@@ -93,6 +97,7 @@ pub const CATALOG: &[Scenario] = &[
         name: "protected-hog",
         description: "the usemem hog at oom_score_adj -1000 (unkillable) beside an 8 MiB bystander: the kernel may only kill the bystander, then has nothing left to kill",
         end: ScenarioEnd::HogsExited,
+        scratch_disk_mib: None,
         build: || {
             vec![
                 bystander_8mib(),
@@ -112,6 +117,7 @@ pub const CATALOG: &[Scenario] = &[
         name: "memcg-oom",
         description: "the hog in cgroup /oomlab-hog with memory.max at 30% of RAM touches 60%: a memcg OOM, while the 8 MiB bystander outside is untouched",
         end: ScenarioEnd::HogsExited,
+        scratch_disk_mib: None,
         build: || {
             vec![
                 bystander_8mib(),
@@ -136,6 +142,7 @@ pub const CATALOG: &[Scenario] = &[
         name: "oom-adj-herd",
         description: "400 small herd processes at oom_score_adj 1000 beside a hog at 0 touching 150% of RAM: the killer takes herd members one by one, never the hog",
         end: ScenarioEnd::HogsExited,
+        scratch_disk_mib: None,
         build: || {
             vec![
                 bystander_8mib(),
@@ -163,7 +170,45 @@ pub const CATALOG: &[Scenario] = &[
             ]
         },
     },
+    Scenario {
+        name: "oom-adj-herd-fs",
+        description: "oom-adj-herd with every member renaming and appending to its own file on an ext4 scratch disk: members busy in the filesystem are slow to die",
+        end: ScenarioEnd::HogsExited,
+        scratch_disk_mib: Some(256),
+        build: || {
+            vec![
+                bystander_8mib(),
+                ProcessSpec {
+                    oom_score_adj: 1000,
+                    cgroup: in_cgroup("oomlab-herd"),
+                    ..process(
+                        "herd",
+                        Role::Expendable,
+                        &[
+                            HERD, "--count", "400", "--kib", "32", "--period-ms", "100",
+                            "--fs-dir", SCRATCH,
+                        ],
+                    )
+                },
+                ProcessSpec {
+                    start_delay_ms: 5_000,
+                    cgroup: in_cgroup("oomlab-hog"),
+                    ..process(
+                        "hog",
+                        Role::Hog,
+                        &[USEMEM, "--percent", "150", "--hold", "forever"],
+                    )
+                },
+            ]
+        },
+    },
 ];
+
+/// Where the scratch disk is mounted in the guest.
+pub const SCRATCH: &str = "/scratch";
+/// The modules a scratch disk needs, with their dependencies resolved from modules.dep
+/// (built-in ones are skipped: on Debian 6.12 only virtio_blk is a module).
+pub const SCRATCH_MODULES: &[&str] = &["virtio_pci", "virtio_blk"];
 
 fn bystander_8mib() -> ProcessSpec {
     process(

@@ -245,3 +245,71 @@ fn a_herd_at_adj_1000_is_killed_member_by_member_before_the_hog() {
         "{r}"
     );
 }
+
+/// The slow-motion OOM: herd members busy in the filesystem die slowly, so the killer
+/// takes one per oom_reaper delay and never reaches the hog within the window.
+fn herd_on_a_disk_is_unrecovered(kernel: &str) {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &[
+            "--kernel",
+            kernel,
+            "--scenario",
+            "oom-adj-herd-fs",
+            "--timeout",
+            "120",
+        ],
+    );
+    assert_eq!(r["outcome"], "unrecovered", "{r}");
+    let setup = r["setup"].as_array().unwrap();
+    let mount = setup
+        .iter()
+        .find(|c| c["name"] == "mount /dev/vda on /scratch")
+        .expect("mount check");
+    assert_eq!(mount["ok"], true, "{r}");
+    assert!(
+        kill_roles(&r).iter().all(|role| role == "expendable"),
+        "{r}"
+    );
+    let pace = r["kill_stats"]["kill_interval_ms"]["p50"].as_u64().unwrap();
+    assert!(
+        pace >= 1500,
+        "median kill interval {pace} ms: not the reaper-paced storm"
+    );
+    assert!(r["candidates_ahead_of_hog"].as_u64().unwrap() >= 100, "{r}");
+    assert_eq!(r["time_to_recovery_ms"], Value::Null, "{r}");
+}
+
+#[test]
+fn a_herd_on_a_disk_is_unrecovered_on_6_1() {
+    herd_on_a_disk_is_unrecovered("debian:6.1");
+}
+
+#[test]
+fn a_herd_on_a_disk_is_unrecovered_on_6_12() {
+    herd_on_a_disk_is_unrecovered("debian:6.12");
+}
+
+#[test]
+fn a_missing_scratch_disk_is_a_setup_error_not_a_kernel_result() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &[
+            "--kernel",
+            "debian:6.1",
+            "--scenario",
+            "oom-adj-herd-fs",
+            "--inject",
+            "detach-scratch-disk",
+        ],
+    );
+    assert_eq!(r["outcome"], "error", "{r}");
+    let reason = r["outcome_reason"].as_str().unwrap();
+    assert!(reason.contains("mount /dev/vda on /scratch"), "{reason}");
+    assert!(
+        r["kills"].as_array().unwrap().is_empty(),
+        "no pressure may start: {r}"
+    );
+}

@@ -61,6 +61,15 @@ pub struct ProcessSpec {
     pub cgroup: Option<CgroupSpec>,
 }
 
+/// A block device the agent mounts before pressure, checked as part of the setup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountSpec {
+    pub device: String,
+    pub target: String,
+    pub fstype: String,
+}
+
 /// When the pressure phase is over (then `settle_ms` more are watched).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -83,6 +92,9 @@ pub enum Fault {
     /// This long after the agent starts its probe thread, it stops starting probes while
     /// everything else goes on: to the harness the guest looks alive but starved.
     StallProbe { after_ms: u64 },
+    /// The harness leaves the scenario's scratch disk out of the machine (the agent
+    /// does nothing): the setup check must catch the missing disk.
+    DetachScratchDisk,
 }
 
 /// The whole per-run spec. Times are guest milliseconds.
@@ -113,6 +125,9 @@ pub struct GuestSpec {
     pub processes: Vec<ProcessSpec>,
     #[serde(default)]
     pub end: ScenarioEnd,
+    /// File systems to mount before pressure (the scratch disk).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<MountSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
 }

@@ -149,6 +149,7 @@ fn run_probe(guest: &ProbeGuest) -> (bool, String) {
         kernel: guest.kernel.clone(),
         initrd: guest.initrd.to_path_buf(),
         cmdline: guest.cmdline.clone(),
+        drives: vec![],
     };
     let limits = Limits {
         boot: PROBE_TIMEOUT,

@@ -60,6 +60,9 @@ pub struct GuestMachine {
     pub kernel: PathBuf,
     pub initrd: PathBuf,
     pub cmdline: String,
+    /// Raw disk images, relative to the run directory, attached as virtio-blk in order
+    /// (/dev/vda, /dev/vdb, ...).
+    pub drives: Vec<String>,
 }
 
 impl GuestMachine {
@@ -113,6 +116,10 @@ impl GuestMachine {
             "-sandbox".into(),
             "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny".into(),
         ]);
+        for d in &self.drives {
+            a.push("-drive".into());
+            a.push(format!("file={d},format=raw,if=virtio"));
+        }
         a
     }
 }
@@ -151,8 +158,10 @@ mod tests {
             kernel: "/k".into(),
             initrd: "/i".into(),
             cmdline: kernel_cmdline(&[]),
+            drives: vec!["scratch.img".into()],
         };
         let args = m.args().join(" ");
+        assert!(args.contains("-drive file=scratch.img,format=raw,if=virtio"));
         assert!(args.contains("-nodefaults"));
         assert!(args.contains("-nic none"));
         assert!(args.contains("-accel tcg,thread=single -cpu max"));

@@ -133,20 +133,17 @@ pub(super) fn candidates_ahead_of_hog(
 
 /// Were kills still going on when pressure ended? The last kill must fall within the
 /// end window: three median kill intervals, and at least 10 s, before the end of the
-/// run (the agent's `done`, or its last event).
+/// pressure phase (the agent stopping leftovers or its `done`, else its last event).
 pub(super) fn kills_continued_to_the_end(
     obs: &Observation,
+    pressure_end: Option<i64>,
     last_kill: Option<i64>,
     s: &KillStats,
 ) -> bool {
     let Some(last_kill) = last_kill else {
         return false;
     };
-    let end = obs.agent.iter().rev().find_map(|e| match e {
-        A::Done { t_ms, .. } => Some(*t_ms),
-        _ => None,
-    });
-    let Some(end) = end.or_else(|| obs.agent.last().map(A::t_ms)) else {
+    let Some(end) = pressure_end.or_else(|| obs.agent.last().map(|e| e.t_ms() as i64)) else {
         return false;
     };
     let window = s
@@ -154,5 +151,5 @@ pub(super) fn kills_continued_to_the_end(
         .as_ref()
         .map_or(0, |i| 3 * i.p50)
         .max(10_000) as i64;
-    end as i64 - last_kill <= window && s.kill_interval_ms.is_some()
+    end - last_kill <= window && s.kill_interval_ms.is_some()
 }

@@ -53,6 +53,25 @@ pub struct Verdict {
     pub kernel_reports: KernelReports,
 }
 
+/// When the pressure phase ended: the agent's first SIGKILL of a leftover process, or
+/// its `done` if it had nothing left to stop.
+fn pressure_end(agent: &[A]) -> Option<i64> {
+    let stopped = agent.iter().find_map(|e| match e {
+        A::Exited {
+            t_ms,
+            stopped_by_agent: true,
+            ..
+        } => Some(*t_ms as i64),
+        _ => None,
+    });
+    stopped.or_else(|| {
+        agent.iter().find_map(|e| match e {
+            A::Done { t_ms, .. } => Some(*t_ms as i64),
+            _ => None,
+        })
+    })
+}
+
 /// One responsiveness probe on the agent clock.
 struct Probe {
     start: i64,
@@ -182,7 +201,11 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
         .filter(|p| ps.is_some_and(|ps| p.start >= ps))
         .collect();
     // Recovery is seen by the probe when there is one; a run without probes
-    // (--probe-ms 0) falls back to the heartbeat.
+    // (--probe-ms 0) falls back to the heartbeat. Either must show it before the agent
+    // started killing leftovers at the end: responsiveness bought by the agent's own
+    // SIGKILLs is not the kernel recovering.
+    let pressure_end = pressure_end(&obs.agent);
+    let before_end = |t: i64| pressure_end.is_none_or(|end| t <= end);
     let recovered_at = recovery_point.and_then(|rp| {
         if probes.is_empty() {
             heartbeats
@@ -195,6 +218,7 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
                 .find(|p| p.start > rp && p.ok && p.latency <= thresholds.probe_threshold_ms)
                 .map(|p| p.start + p.latency as i64)
         }
+        .filter(|t| before_end(*t))
     });
     let clamp = |v: Option<i64>| v.map(|v| v.max(0) as u64);
     let time_to_first_kill_ms = clamp(first_kill_agent.zip(ps).map(|(k, p)| k - p));
@@ -255,7 +279,7 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
     let projected_ms_to_hog = candidates_ahead_of_hog
         .zip(kill_stats.kill_interval_ms.as_ref())
         .map(|(n, i)| n * i.p50);
-    let still_killing = kills_continued_to_the_end(obs, last_kill_agent, &kill_stats);
+    let still_killing = kills_continued_to_the_end(obs, pressure_end, last_kill_agent, &kill_stats);
     let (outcome, reason) = outcome(
         obs,
         panic,

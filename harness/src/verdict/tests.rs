@@ -376,3 +376,29 @@ fn qemu_that_cannot_start_is_an_error() {
     let v = judge_logs("", "", EndReason::SpawnFailed("cannot start qemu".into()));
     assert_eq!(v.outcome, Outcome::Error);
 }
+
+const CONSOLE_HERD_FS: &str =
+    include_str!("../../tests/fixtures/runs/herd-fs-6.1-slow-motion/console.log");
+const EVENTS_HERD_FS: &str =
+    include_str!("../../tests/fixtures/runs/herd-fs-6.1-slow-motion/events.jsonl");
+
+#[test]
+fn a_real_slow_motion_oom_is_unrecovered_with_the_reaper_pace() {
+    let v = judge_logs(CONSOLE_HERD_FS, EVENTS_HERD_FS, EndReason::Finished);
+    assert_eq!(v.outcome, Outcome::Unrecovered, "{}", v.reason);
+    assert_eq!(v.kills.len(), 58);
+    assert!(v.kills.iter().all(|k| k.role == "expendable"));
+    // One kill per oom_reaper delay: the median gap and kill-to-reap are both ~2 s.
+    let s = &v.kill_stats;
+    let i = s.kill_interval_ms.as_ref().unwrap();
+    assert!((2000..2500).contains(&i.p50), "{i:?}");
+    assert!((2000..2200).contains(&s.kill_to_reap_ms.unwrap()), "{s:?}");
+    // The agent's SIGKILLs of the leftovers at the deadline let a probe through, but
+    // that is not the kernel recovering.
+    assert_eq!(v.time_to_recovery_ms, None);
+    assert!(v.kernel_reports.hung_tasks > 0);
+    let ahead = v.candidates_ahead_of_hog.unwrap();
+    assert!(ahead > 300, "{ahead} candidates ahead of the hog");
+    assert!(v.projected_ms_to_hog.unwrap() > 10 * 60 * 1000);
+    assert_eq!(v.heuristic_mismatch, Some(false));
+}

@@ -52,6 +52,9 @@ fn main() {
     }
     heartbeat::spawn(channel.clone(), spec.heartbeat_ms);
     setup::load_modules(&channel);
+    if !setup::mount_all(&channel, &spec.mounts) {
+        finish(&channel, None, "setup failed: a mount check failed");
+    }
     if !setup::apply_sysctls(&channel, &spec.sysctls) {
         finish(&channel, None, "setup failed: a sysctl did not take");
     }

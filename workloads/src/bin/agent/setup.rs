@@ -94,3 +94,44 @@ pub fn mem_total_kb() -> u64 {
 pub fn cpu_count() -> u32 {
     std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
 }
+
+/// How long a disk may take to appear after its driver loads.
+const DEVICE_WAIT_MS: u64 = 10_000;
+
+/// Mount each requested file system and check, from /proc/mounts, that it is there with
+/// the type asked for. A workload whose disk silently failed to appear would write to
+/// the initramfs's memory instead and behave completely differently under OOM.
+pub fn mount_all(channel: &Channel, mounts: &[oomlab_workloads::spec::MountSpec]) -> bool {
+    let mut all_ok = true;
+    for m in mounts {
+        let deadline = sys::monotonic_ms() + DEVICE_WAIT_MS;
+        while !std::path::Path::new(&m.device).exists() && sys::monotonic_ms() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = std::fs::create_dir_all(&m.target);
+        let result = sys::mount(&m.device, &m.target, &m.fstype, None);
+        let mounted = std::fs::read_to_string("/proc/mounts")
+            .unwrap_or_default()
+            .lines()
+            .any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() > 2 && f[0] == m.device && f[1] == m.target && f[2] == m.fstype
+            });
+        let ok = result.is_ok() && mounted;
+        all_ok &= ok;
+        channel.send(&Event::Check {
+            t_ms: sys::monotonic_ms(),
+            name: format!("mount {} on {}", m.device, m.target),
+            ok,
+            detail: match (&result, mounted) {
+                (Ok(()), true) => format!("{} mounted, listed in /proc/mounts", m.fstype),
+                (Ok(()), false) => "mount returned but /proc/mounts does not list it".into(),
+                (Err(e), _) if !std::path::Path::new(&m.device).exists() => {
+                    format!("{} never appeared ({e})", m.device)
+                }
+                (Err(e), _) => format!("mount {} as {}: {e}", m.device, m.fstype),
+            },
+        });
+    }
+    all_ok
+}
