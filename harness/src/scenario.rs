@@ -143,64 +143,14 @@ pub const CATALOG: &[Scenario] = &[
         description: "400 small herd processes at oom_score_adj 1000 beside a hog at 0 touching 150% of RAM: the killer takes herd members one by one, never the hog",
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: None,
-        build: || {
-            vec![
-                bystander_8mib(),
-                ProcessSpec {
-                    // The herd's members inherit its cgroup, so each kill can be traced to
-                    // this role through the kernel's task_memcg.
-                    oom_score_adj: 1000,
-                    cgroup: in_cgroup("oomlab-herd"),
-                    ..process(
-                        "herd",
-                        Role::Expendable,
-                        &[HERD, "--count", "400", "--kib", "32", "--period-ms", "100"],
-                    )
-                },
-                ProcessSpec {
-                    // Let the herd finish forking before the hog starts.
-                    start_delay_ms: 5_000,
-                    cgroup: in_cgroup("oomlab-hog"),
-                    ..process(
-                        "hog",
-                        Role::Hog,
-                        &[USEMEM, "--percent", "150", "--hold", "forever"],
-                    )
-                },
-            ]
-        },
+        build: || herd_beside_hog(false),
     },
     Scenario {
         name: "oom-adj-herd-fs",
         description: "oom-adj-herd with every member renaming and appending to its own file on an ext4 scratch disk: members busy in the filesystem are slow to die",
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: Some(256),
-        build: || {
-            vec![
-                bystander_8mib(),
-                ProcessSpec {
-                    oom_score_adj: 1000,
-                    cgroup: in_cgroup("oomlab-herd"),
-                    ..process(
-                        "herd",
-                        Role::Expendable,
-                        &[
-                            HERD, "--count", "400", "--kib", "32", "--period-ms", "100",
-                            "--fs-dir", SCRATCH,
-                        ],
-                    )
-                },
-                ProcessSpec {
-                    start_delay_ms: 5_000,
-                    cgroup: in_cgroup("oomlab-hog"),
-                    ..process(
-                        "hog",
-                        Role::Hog,
-                        &[USEMEM, "--percent", "150", "--hold", "forever"],
-                    )
-                },
-            ]
-        },
+        build: || herd_beside_hog(true),
     },
 ];
 
@@ -209,6 +159,34 @@ pub const SCRATCH: &str = "/scratch";
 /// The modules a scratch disk needs, with their dependencies resolved from modules.dep
 /// (built-in ones are skipped: on Debian 6.12 only virtio_blk is a module).
 pub const SCRATCH_MODULES: &[&str] = &["virtio_pci", "virtio_blk"];
+
+/// The herd scenarios: 400 members at adj 1000 in /oomlab-herd (so each kill can be
+/// traced to this role through its cgroup), a bystander, and 5 s later (the herd has
+/// finished forking) a hog at 0 in /oomlab-hog. With `on_disk` every member also renames
+/// and appends to a file of its own on the scratch disk.
+fn herd_beside_hog(on_disk: bool) -> Vec<ProcessSpec> {
+    let mut herd = vec![HERD, "--count", "400", "--kib", "32", "--period-ms", "100"];
+    if on_disk {
+        herd.extend(["--fs-dir", SCRATCH]);
+    }
+    vec![
+        bystander_8mib(),
+        ProcessSpec {
+            oom_score_adj: 1000,
+            cgroup: in_cgroup("oomlab-herd"),
+            ..process("herd", Role::Expendable, &herd)
+        },
+        ProcessSpec {
+            start_delay_ms: 5_000,
+            cgroup: in_cgroup("oomlab-hog"),
+            ..process(
+                "hog",
+                Role::Hog,
+                &[USEMEM, "--percent", "150", "--hold", "forever"],
+            )
+        },
+    ]
+}
 
 fn bystander_8mib() -> ProcessSpec {
     process(
@@ -253,6 +231,23 @@ mod tests {
             names.dedup();
             assert_eq!(names.len(), p.len(), "{}", s.name);
         }
+    }
+
+    #[test]
+    fn only_the_fs_herd_works_on_the_scratch_disk() {
+        let argv = |name: &str| -> Vec<String> {
+            let s = find(name).unwrap();
+            s.processes()
+                .into_iter()
+                .find(|p| p.name == "herd")
+                .unwrap()
+                .argv
+        };
+        assert!(argv("oom-adj-herd-fs")
+            .join(" ")
+            .ends_with("--fs-dir /scratch"));
+        assert!(!argv("oom-adj-herd").contains(&"--fs-dir".to_string()));
+        assert_eq!(find("oom-adj-herd-fs").unwrap().scratch_disk_mib, Some(256));
     }
 
     #[test]
