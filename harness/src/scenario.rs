@@ -139,15 +139,15 @@ pub const CATALOG: &[Scenario] = &[
         },
     },
     Scenario {
-        name: "oom-adj-herd",
-        description: "400 small herd processes at oom_score_adj 1000 beside a hog at 0 touching 150% of RAM: the killer takes herd members one by one, never the hog",
+        name: "oom-adj-herd-idle",
+        description: "oom-adj-herd without the filesystem work: idle members die at once, so the killer clears the herd quickly",
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: None,
         build: || herd_beside_hog(false),
     },
     Scenario {
-        name: "oom-adj-herd-fs",
-        description: "oom-adj-herd with every member renaming and appending to its own file on an ext4 scratch disk: members busy in the filesystem are slow to die",
+        name: "oom-adj-herd",
+        description: "400 herd processes at oom_score_adj 1000, each renaming and appending to its own file on an ext4 scratch disk, beside a hog at 0 touching 150% of RAM: members busy in the filesystem die slowly, one kill per oom_reaper delay",
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: Some(256),
         build: || herd_beside_hog(true),
@@ -243,11 +243,11 @@ mod tests {
                 .unwrap()
                 .argv
         };
-        assert!(argv("oom-adj-herd-fs")
+        assert!(argv("oom-adj-herd")
             .join(" ")
             .ends_with("--fs-dir /scratch"));
-        assert!(!argv("oom-adj-herd").contains(&"--fs-dir".to_string()));
-        assert_eq!(find("oom-adj-herd-fs").unwrap().scratch_disk_mib, Some(256));
+        assert!(!argv("oom-adj-herd-idle").contains(&"--fs-dir".to_string()));
+        assert_eq!(find("oom-adj-herd").unwrap().scratch_disk_mib, Some(256));
     }
 
     #[test]

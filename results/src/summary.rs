@@ -61,6 +61,11 @@ pub fn table(records: &[RunRecord]) -> String {
     for r in records.iter().filter(|r| r.outcome != Outcome::Recovered) {
         let _ = writeln!(out, "{}: {} ({})", r.run_id, r.outcome, r.outcome_reason);
     }
+    for r in records {
+        if let Some(line) = kill_pace(r) {
+            let _ = writeln!(out, "{}: {line}", r.run_id);
+        }
+    }
     out.push_str(&distributions(records));
     let counts: Vec<String> = Outcome::ALL
         .iter()
@@ -117,4 +122,28 @@ fn distributions(records: &[RunRecord]) -> String {
         let _ = writeln!(out, "{key}: {}", parts.join(", "));
     }
     out
+}
+
+/// For a run with a stream of kills: their pace, what each freed, and how far the hog
+/// was, so a slow-motion OOM reads off the summary without opening the logs.
+fn kill_pace(r: &RunRecord) -> Option<String> {
+    let interval = r.kill_stats.kill_interval_ms.as_ref()?;
+    let mut line = format!("one kill every {:.1} s", interval.p50 as f64 / 1000.0);
+    if let Some(kb) = r.kill_stats.freed_per_kill_kb {
+        let _ = write!(line, ", {:.1} MB freed per kill", kb as f64 / 1024.0);
+    }
+    if let Some(reap) = r.kill_stats.kill_to_reap_ms {
+        let _ = write!(
+            line,
+            ", reaped {:.1} s after the kill",
+            reap as f64 / 1000.0
+        );
+    }
+    if let Some(n) = r.candidates_ahead_of_hog {
+        let _ = write!(line, ", {n} candidates ahead of the hog");
+        if let Some(ms) = r.projected_ms_to_hog {
+            let _ = write!(line, ": about {:.0} min to reach it", ms as f64 / 60_000.0);
+        }
+    }
+    Some(line)
 }

@@ -143,6 +143,27 @@ fn summary_gives_the_outcome_distribution_of_repetitions() {
 }
 
 #[test]
+fn summary_states_the_kill_pace_of_a_kill_storm() {
+    let mut r = record("storm", Outcome::Unrecovered);
+    r.kill_stats = KillStats {
+        kill_interval_ms: Some(Percentiles2 {
+            p50: 2050,
+            p90: 2300,
+        }),
+        kill_to_reap_ms: Some(2010),
+        freed_per_kill_kb: Some(700),
+        kills_per_min: Some(29.0),
+    };
+    r.candidates_ahead_of_hog = Some(1000);
+    r.projected_ms_to_hog = Some(2_050_000);
+    let t = summary::table(&[r]);
+    assert!(
+        t.contains("storm: one kill every 2.0 s, 0.7 MB freed per kill, reaped 2.0 s after the kill, 1000 candidates ahead of the hog: about 34 min to reach it"),
+        "{t}"
+    );
+}
+
+#[test]
 fn summary_lists_every_run_and_counts_outcomes() {
     let t = summary::table(&[
         record("a", Outcome::Recovered),
