@@ -142,6 +142,7 @@ pub fn run(o: &BenchOptions, progress: &Progress) -> Result<(), CliError> {
 fn run_options(o: &BenchOptions, out: &Path) -> RunOptions {
     RunOptions {
         scenario: "usemem".into(),
+        params: vec![],
         kernels: vec![o.kernel.clone()],
         modules: None,
         load_modules: vec![],

@@ -60,6 +60,9 @@ pub struct RunArgs {
     /// Scenario name (see `oomlab scenarios list`).
     #[arg(long, default_value = "usemem")]
     pub scenario: String,
+    /// Scenario parameter, e.g. --param herd.adj=0 (see `oomlab scenarios list`). Repeatable.
+    #[arg(long = "param")]
+    pub params: Vec<String>,
     /// Kernel: debian:SERIES[-FLAVOUR] (debian:6.1, debian:6.12, debian:6.12-rt, debian:6.1-amd64) or a bzImage path. Repeat for several.
     #[arg(long = "kernel", default_value = "debian:6.1")]
     pub kernels: Vec<String>,

@@ -64,6 +64,12 @@ fn dispatch(cli: Cli) -> Result<u8, CliError> {
         } => {
             for s in scenario::CATALOG {
                 println!("{:<20} {}", s.name, s.description);
+                for p in s.params {
+                    println!(
+                        "{:<20}   --param {}=N  {} (default {}, {}..{})",
+                        "", p.name, p.help, p.default, p.min, p.max
+                    );
+                }
             }
             Ok(exit::OK)
         }
@@ -73,6 +79,7 @@ fn dispatch(cli: Cli) -> Result<u8, CliError> {
 fn run_command(a: cli::RunArgs) -> Result<u8, CliError> {
     let opts = run::RunOptions {
         scenario: a.scenario,
+        params: a.params,
         kernels: a.kernels,
         modules: a.modules,
         load_modules: a.load_modules,

@@ -24,6 +24,8 @@ use std::time::{Duration, SystemTime};
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub scenario: String,
+    /// `--param NAME=VALUE` for the scenario.
+    pub params: Vec<String>,
     pub kernels: Vec<String>,
     pub modules: Option<PathBuf>,
     /// Modules the guest loads before pressure (dependencies are added).
@@ -86,6 +88,9 @@ pub(crate) struct Prepared {
 pub fn run(opts: &RunOptions, progress: &Progress) -> Result<Vec<RunRecord>, CliError> {
     // Check every input before anything slow happens.
     let scenario = scenario::find(&opts.scenario).map_err(CliError::Usage)?;
+    let params = scenario
+        .params_from(&opts.params)
+        .map_err(CliError::Usage)?;
     let settings = settings::resolve(&opts.sets).map_err(CliError::Usage)?;
     if opts.memory_mib < 64 || opts.cpus == 0 || opts.reps == 0 {
         return Err(CliError::Usage(
@@ -106,6 +111,7 @@ pub fn run(opts: &RunOptions, progress: &Progress) -> Result<Vec<RunRecord>, Cli
         let prepared = prepare(opts, scenario, spec_text, spec, &tools, progress)?;
         for rep in 0..opts.reps {
             let record = one_run(
+                &params,
                 opts,
                 scenario,
                 &settings,
@@ -233,6 +239,7 @@ fn run_spec(
     opts: &RunOptions,
     run_id: &str,
     scenario: &scenario::Scenario,
+    params: &scenario::Params,
     sysctls: &BTreeMap<String, String>,
 ) -> GuestSpec {
     // The guest ends its pressure phase on its own a little before the harness's
@@ -249,7 +256,7 @@ fn run_spec(
         settle_ms: opts.settle_ms,
         max_pressure_ms: timeout_ms.saturating_sub(15_000).max(timeout_ms * 3 / 4),
         sysctls: sysctls.clone(),
-        processes: scenario.processes(),
+        processes: scenario.processes(params),
         end: scenario.end,
         mounts: scenario
             .scratch_disk_mib
@@ -282,6 +289,7 @@ fn new_run_id(scenario: &str, release: &str, rep: u32) -> String {
 
 #[allow(clippy::too_many_arguments)]
 fn one_run(
+    params: &scenario::Params,
     opts: &RunOptions,
     scenario: &scenario::Scenario,
     settings: &BTreeMap<String, String>,
@@ -299,7 +307,7 @@ fn one_run(
         .map_err(|e| CliError::Internal(e.to_string()))?;
     let line = progress.guest(&format!("{} {} r{rep}", kernel.spec, scenario.name));
 
-    let spec = run_spec(opts, &run_id, scenario, settings);
+    let spec = run_spec(opts, &run_id, scenario, params, settings);
     let initrd = run.path.join(RUN_INITRD);
     let written = std::fs::write(run.path.join(SPEC_FILE), spec.to_json())
         .map_err(|e| e.to_string())
@@ -397,6 +405,7 @@ fn one_run(
         run_id: run_id.clone(),
         started_at,
         scenario: scenario.name.to_string(),
+        scenario_params: params.to_map(),
         kernel: KernelInfo {
             spec: kernel.spec.clone(),
             release: kernel.release.clone(),

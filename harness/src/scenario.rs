@@ -4,6 +4,7 @@
 //! works at any `--memory`.
 
 use oomlab_workloads::spec::{CgroupSpec, ProcessSpec, Role, ScenarioEnd};
+use std::collections::BTreeMap;
 
 pub struct Scenario {
     pub name: &'static str,
@@ -12,14 +13,105 @@ pub struct Scenario {
     pub end: ScenarioEnd,
     /// A throwaway ext4 scratch disk of this many MiB, mounted at /scratch.
     pub scratch_disk_mib: Option<u64>,
-    build: fn() -> Vec<ProcessSpec>,
+    /// What `--param NAME=VALUE` may change, with defaults.
+    pub params: &'static [Param],
+    build: fn(&Params) -> Vec<ProcessSpec>,
+}
+
+/// A whole-number scenario parameter and its allowed range.
+pub struct Param {
+    pub name: &'static str,
+    pub default: i64,
+    pub min: i64,
+    pub max: i64,
+    pub help: &'static str,
+}
+
+/// A scenario's parameters as given (defaults filled in), checked against its ranges.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params(BTreeMap<String, i64>);
+
+impl Params {
+    fn get(&self, name: &str) -> i64 {
+        self.0.get(name).copied().unwrap_or_default()
+    }
+
+    /// As recorded: name -> value.
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        self.0
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect()
+    }
 }
 
 impl Scenario {
-    pub fn processes(&self) -> Vec<ProcessSpec> {
-        (self.build)()
+    pub fn processes(&self, params: &Params) -> Vec<ProcessSpec> {
+        (self.build)(params)
+    }
+
+    /// Defaults overlaid with `--param NAME=VALUE` arguments; one line on any error.
+    pub fn params_from(&self, args: &[String]) -> Result<Params, String> {
+        let mut out: BTreeMap<String, i64> = self
+            .params
+            .iter()
+            .map(|p| (p.name.to_string(), p.default))
+            .collect();
+        for a in args {
+            let (k, v) = a
+                .split_once('=')
+                .ok_or_else(|| format!("--param {a:?}: expected NAME=VALUE"))?;
+            let p = self.params.iter().find(|p| p.name == k).ok_or_else(|| {
+                let known: Vec<&str> = self.params.iter().map(|p| p.name).collect();
+                match known.is_empty() {
+                    true => format!("--param {a:?}: scenario {} takes no parameters", self.name),
+                    false => format!(
+                        "--param {a:?}: scenario {} has no parameter {k:?}; it takes {}",
+                        self.name,
+                        known.join(", ")
+                    ),
+                }
+            })?;
+            let n: i64 = v
+                .parse()
+                .ok()
+                .filter(|n| (p.min..=p.max).contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "--param {a:?}: {k} must be a whole number from {} to {}",
+                        p.min, p.max
+                    )
+                })?;
+            out.insert(k.to_string(), n);
+        }
+        Ok(Params(out))
     }
 }
+
+/// The herd scenarios' parameters.
+const HERD_PARAMS: &[Param] = &[
+    Param {
+        name: "herd.count",
+        default: 400,
+        min: 1,
+        max: 5000,
+        help: "herd members",
+    },
+    Param {
+        name: "herd.adj",
+        default: 1000,
+        min: -1000,
+        max: 1000,
+        help: "the members' oom_score_adj",
+    },
+    Param {
+        name: "herd.kib",
+        default: 32,
+        min: 0,
+        max: 65536,
+        help: "memory each member touches",
+    },
+];
 
 fn process(name: &str, role: Role, argv: &[&str]) -> ProcessSpec {
     ProcessSpec {
@@ -52,7 +144,8 @@ pub const CATALOG: &[Scenario] = &[
         description: "one hog touching 150% of guest RAM beside a small bystander holding 8 MiB",
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: None,
-        build: || {
+        params: &[],
+        build: |_| {
             vec![
                 bystander_8mib(),
                 ProcessSpec {
@@ -73,7 +166,8 @@ pub const CATALOG: &[Scenario] = &[
         // Either death relieves the pressure; the idle hog never exits by itself.
         end: ScenarioEnd::AnyExited,
         scratch_disk_mib: None,
-        build: || {
+        params: &[],
+        build: |_| {
             vec![
                 process(
                     "hog",
@@ -98,7 +192,8 @@ pub const CATALOG: &[Scenario] = &[
         description: "the usemem hog at oom_score_adj -1000 (unkillable) beside an 8 MiB bystander: the kernel may only kill the bystander, then has nothing left to kill",
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: None,
-        build: || {
+        params: &[],
+        build: |_| {
             vec![
                 bystander_8mib(),
                 ProcessSpec {
@@ -118,7 +213,8 @@ pub const CATALOG: &[Scenario] = &[
         description: "the hog in cgroup /oomlab-hog with memory.max at 30% of RAM touches 60%: a memcg OOM, while the 8 MiB bystander outside is untouched",
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: None,
-        build: || {
+        params: &[],
+        build: |_| {
             vec![
                 bystander_8mib(),
                 ProcessSpec {
@@ -143,14 +239,16 @@ pub const CATALOG: &[Scenario] = &[
         description: "oom-adj-herd without the filesystem work: idle members die at once, so the killer clears the herd quickly",
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: None,
-        build: || herd_beside_hog(false),
+        params: HERD_PARAMS,
+        build: |p| herd_beside_hog(p, false),
     },
     Scenario {
         name: "oom-adj-herd",
         description: "400 herd processes at oom_score_adj 1000, each renaming and appending to its own file on an ext4 scratch disk, beside a hog at 0 touching 150% of RAM: members busy in the filesystem die slowly, one kill per oom_reaper delay",
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: Some(256),
-        build: || herd_beside_hog(true),
+        params: HERD_PARAMS,
+        build: |p| herd_beside_hog(p, true),
     },
 ];
 
@@ -164,15 +262,19 @@ pub const SCRATCH_MODULES: &[&str] = &["virtio_pci", "virtio_blk"];
 /// traced to this role through its cgroup), a bystander, and 5 s later (the herd has
 /// finished forking) a hog at 0 in /oomlab-hog. With `on_disk` every member also renames
 /// and appends to a file of its own on the scratch disk.
-fn herd_beside_hog(on_disk: bool) -> Vec<ProcessSpec> {
-    let mut herd = vec![HERD, "--count", "400", "--kib", "32", "--period-ms", "100"];
+fn herd_beside_hog(p: &Params, on_disk: bool) -> Vec<ProcessSpec> {
+    let (count, kib) = (
+        p.get("herd.count").to_string(),
+        p.get("herd.kib").to_string(),
+    );
+    let mut herd = vec![HERD, "--count", &count, "--kib", &kib, "--period-ms", "100"];
     if on_disk {
         herd.extend(["--fs-dir", SCRATCH]);
     }
     vec![
         bystander_8mib(),
         ProcessSpec {
-            oom_score_adj: 1000,
+            oom_score_adj: p.get("herd.adj") as i32,
             cgroup: in_cgroup("oomlab-herd"),
             ..process("herd", Role::Expendable, &herd)
         },
@@ -212,7 +314,7 @@ mod tests {
 
     #[test]
     fn usemem_has_one_hog_and_a_bystander() {
-        let p = find("usemem").unwrap().processes();
+        let p = find("usemem").unwrap().processes(&Params::default());
         assert_eq!(p.iter().filter(|p| p.role == Role::Hog).count(), 1);
         assert!(p.iter().any(|p| p.role == Role::Bystander));
     }
@@ -220,7 +322,7 @@ mod tests {
     #[test]
     fn every_scenario_has_exactly_one_hog_and_unique_names() {
         for s in CATALOG {
-            let p = s.processes();
+            let p = s.processes(&s.params_from(&[]).unwrap());
             assert_eq!(
                 p.iter().filter(|p| p.role == Role::Hog).count(),
                 1,
@@ -237,7 +339,7 @@ mod tests {
     fn only_the_fs_herd_works_on_the_scratch_disk() {
         let argv = |name: &str| -> Vec<String> {
             let s = find(name).unwrap();
-            s.processes()
+            s.processes(&s.params_from(&[]).unwrap())
                 .into_iter()
                 .find(|p| p.name == "herd")
                 .unwrap()
@@ -248,6 +350,30 @@ mod tests {
             .ends_with("--fs-dir /scratch"));
         assert!(!argv("oom-adj-herd-idle").contains(&"--fs-dir".to_string()));
         assert_eq!(find("oom-adj-herd").unwrap().scratch_disk_mib, Some(256));
+    }
+
+    #[test]
+    fn herd_parameters_are_checked_and_applied() {
+        let s = find("oom-adj-herd").unwrap();
+        let p = s
+            .params_from(&["herd.adj=0".into(), "herd.count=10".into()])
+            .unwrap();
+        let herd = s
+            .processes(&p)
+            .into_iter()
+            .find(|p| p.name == "herd")
+            .unwrap();
+        assert_eq!(herd.oom_score_adj, 0);
+        assert!(herd.argv.windows(2).any(|w| w == ["--count", "10"]));
+        let e = s.params_from(&["herd.adj=2000".into()]).unwrap_err();
+        assert!(e.contains("from -1000 to 1000"), "{e}");
+        let e = s.params_from(&["herd.size=3".into()]).unwrap_err();
+        assert!(e.contains("herd.count, herd.adj, herd.kib"), "{e}");
+        let e = find("usemem")
+            .unwrap()
+            .params_from(&["x=1".into()])
+            .unwrap_err();
+        assert!(e.contains("takes no parameters"), "{e}");
     }
 
     #[test]

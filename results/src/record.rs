@@ -246,6 +246,9 @@ pub struct RunRecord {
     /// UTC start time, RFC 3339.
     pub started_at: String,
     pub scenario: String,
+    /// The scenario's parameters as used (defaults included).
+    #[serde(default)]
+    pub scenario_params: BTreeMap<String, String>,
     pub kernel: KernelInfo,
     pub accel: AccelInfo,
     pub guest: GuestInfo,

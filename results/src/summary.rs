@@ -82,13 +82,23 @@ pub fn table(records: &[RunRecord]) -> String {
 /// run: the count of each outcome with its 95% Wilson interval. One run is an anecdote.
 /// Groups are named by the settings that differ between the records shown.
 fn distributions(records: &[RunRecord]) -> String {
-    let all_keys: std::collections::BTreeSet<&String> =
-        records.iter().flat_map(|r| r.settings.keys()).collect();
-    let varying: Vec<&String> = all_keys
+    // Settings and scenario parameters alike: whatever differs between runs names them.
+    let knobs = |r: &RunRecord| -> std::collections::BTreeMap<String, String> {
+        let mut all = r.settings.clone();
+        all.extend(
+            r.scenario_params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        all
+    };
+    let all_keys: std::collections::BTreeSet<String> =
+        records.iter().flat_map(|r| knobs(r).into_keys()).collect();
+    let varying: Vec<String> = all_keys
         .into_iter()
         .filter(|k| {
-            let first = records.first().and_then(|r| r.settings.get(*k));
-            records.iter().any(|r| r.settings.get(*k) != first)
+            let first = records.first().and_then(|r| knobs(r).get(k).cloned());
+            records.iter().any(|r| knobs(r).get(k).cloned() != first)
         })
         .collect();
     let mut groups: Vec<(String, Vec<&RunRecord>)> = Vec::new();
@@ -99,7 +109,7 @@ fn distributions(records: &[RunRecord]) -> String {
             r.kernel.release,
             varying
                 .iter()
-                .map(|k| format!(" {k}={}", r.settings.get(*k).map_or("-", String::as_str)))
+                .map(|k| format!(" {k}={}", knobs(r).get(k).map_or("-", String::as_str)))
                 .collect::<String>()
         );
         match groups.iter_mut().find(|(k, _)| *k == key) {

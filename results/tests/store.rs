@@ -9,6 +9,7 @@ fn record(id: &str, outcome: Outcome) -> RunRecord {
         run_id: id.into(),
         started_at: "2026-11-27T12:00:00Z".into(),
         scenario: "usemem".into(),
+        scenario_params: BTreeMap::new(),
         kernel: KernelInfo {
             spec: "debian:6.1".into(),
             release: "6.1.0-56-cloud-amd64".into(),
