@@ -313,3 +313,55 @@ fn a_missing_scratch_disk_is_a_setup_error_not_a_kernel_result() {
         "no pressure may start: {r}"
     );
 }
+
+/// The same herd without its advantage recovers. At adj 0 the hog is the top candidate
+/// and goes first. With vm.oom_kill_allocating_task=1 the task that is allocating (the
+/// hog, or a member appending on the disk) is taken at once, with no storm: seen 9 kills
+/// on 6.1 and 3 on 6.12, against 47-58 in the same window at adj 1000.
+fn herd_variant(kernel: &str, extra: &[&str]) -> Value {
+    let out = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "--kernel",
+        kernel,
+        "--scenario",
+        "oom-adj-herd",
+        "--timeout",
+        "120",
+    ];
+    args.extend(extra);
+    let r = run_one(out.path(), &args);
+    assert_eq!(r["outcome"], "recovered", "{r}");
+    r
+}
+
+#[test]
+fn a_herd_at_adj_0_loses_the_hog_first_on_6_1() {
+    let r = herd_variant("debian:6.1", &["--param", "herd.adj=0"]);
+    assert_eq!(
+        kill_roles(&r).first().map(String::as_str),
+        Some("hog"),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_herd_at_adj_0_loses_the_hog_first_on_6_12() {
+    let r = herd_variant("debian:6.12", &["--param", "herd.adj=0"]);
+    assert_eq!(
+        kill_roles(&r).first().map(String::as_str),
+        Some("hog"),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_herd_with_oom_kill_allocating_task_has_no_storm_on_6_1() {
+    let r = herd_variant("debian:6.1", &["--set", "vm.oom_kill_allocating_task=1"]);
+    assert!(kill_roles(&r).len() < 20, "{r}");
+}
+
+#[test]
+fn a_herd_with_oom_kill_allocating_task_has_no_storm_on_6_12() {
+    let r = herd_variant("debian:6.12", &["--set", "vm.oom_kill_allocating_task=1"]);
+    assert!(kill_roles(&r).len() < 20, "{r}");
+}
