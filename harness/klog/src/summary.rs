@@ -64,6 +64,18 @@ impl Summary {
     /// Folds one event in. Public so a caller driving [`crate::Parser`] line by line (e.g. a
     /// live serial console) can keep the same summary `parse_reader` would produce.
     pub fn record(&mut self, ev: &Event) {
+        self.record_owned(ev.clone());
+    }
+
+    /// Folds in and drops a batch of events, keeping the vector's allocation for reuse:
+    /// the streaming reader's path, which moves strings instead of copying them.
+    pub(crate) fn record_all(&mut self, events: &mut Vec<Event>) {
+        for ev in events.drain(..) {
+            self.record_owned(ev);
+        }
+    }
+
+    fn record_owned(&mut self, ev: Event) {
         match ev {
             Event::OomInvoked { .. } => self.oom_invocations += 1,
             Event::Constraint { .. } => {}
@@ -79,16 +91,16 @@ impl Summary {
                 oom_score_adj,
                 score,
             } => self.kills.push(KillSummary {
-                pid: *pid,
-                comm: comm.clone(),
-                memcg: memcg.clone(),
-                anon_rss_kb: *anon_rss_kb,
-                file_rss_kb: *file_rss_kb,
-                shmem_rss_kb: *shmem_rss_kb,
-                total_vm_kb: *total_vm_kb,
-                oom_score_adj: *oom_score_adj,
-                score: *score,
-                t_ms: *t_ms,
+                pid,
+                comm,
+                memcg,
+                anon_rss_kb,
+                file_rss_kb,
+                shmem_rss_kb,
+                total_vm_kb,
+                oom_score_adj,
+                score,
+                t_ms,
                 heuristic: None,
             }),
             Event::Reaper {
@@ -98,11 +110,11 @@ impl Summary {
                 result,
                 anon_rss_kb,
             } => self.reaper.push(ReaperSummary {
-                pid: *pid,
-                comm: comm.clone(),
-                result: *result,
-                anon_rss_kb: *anon_rss_kb,
-                t_ms: *t_ms,
+                pid,
+                comm,
+                result,
+                anon_rss_kb,
+                t_ms,
             }),
             Event::MemcgOom { .. } => self.memcg_ooms += 1,
             Event::HungTask { .. } => self.hung_tasks += 1,
@@ -115,68 +127,16 @@ impl Summary {
             Event::Panic { message, .. } => {
                 if !self.panic {
                     self.panic = true;
-                    self.panic_message = Some(message.clone());
+                    self.panic_message = Some(message);
                 }
             }
             Event::TaskDump { .. } => self.task_dumps += 1,
             Event::PagesRam { .. } => {}
             Event::VictimCheck { pid, check, .. } => {
                 // The parser emits it right after the kill it concerns.
-                if let Some(k) = self.kills.last_mut().filter(|k| k.pid == *pid) {
-                    k.heuristic = Some(check.clone());
+                if let Some(k) = self.kills.last_mut().filter(|k| k.pid == pid) {
+                    k.heuristic = Some(check);
                 }
-            }
-        }
-    }
-
-    /// Folds in and drops a batch of events, keeping the vector's allocation for reuse. The
-    /// same as [`Summary::record`] on each, but moves strings instead of copying them.
-    pub(crate) fn record_all(&mut self, events: &mut Vec<Event>) {
-        for ev in events.drain(..) {
-            match ev {
-                Event::Kill {
-                    t_ms,
-                    pid,
-                    comm,
-                    memcg,
-                    total_vm_kb,
-                    anon_rss_kb,
-                    file_rss_kb,
-                    shmem_rss_kb,
-                    oom_score_adj,
-                    score,
-                } => self.kills.push(KillSummary {
-                    pid,
-                    comm,
-                    memcg,
-                    anon_rss_kb,
-                    file_rss_kb,
-                    shmem_rss_kb,
-                    total_vm_kb,
-                    oom_score_adj,
-                    score,
-                    t_ms,
-                    heuristic: None,
-                }),
-                Event::Reaper {
-                    t_ms,
-                    pid,
-                    comm,
-                    result,
-                    anon_rss_kb,
-                } => self.reaper.push(ReaperSummary {
-                    pid,
-                    comm,
-                    result,
-                    anon_rss_kb,
-                    t_ms,
-                }),
-                Event::VictimCheck { pid, check, .. } => {
-                    if let Some(k) = self.kills.last_mut().filter(|k| k.pid == pid) {
-                        k.heuristic = Some(check);
-                    }
-                }
-                ev => self.record(&ev),
             }
         }
     }
