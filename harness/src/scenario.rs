@@ -146,18 +146,8 @@ pub const CATALOG: &[Scenario] = &[
         scratch_disk_mib: None,
         params: &[],
         build: |_| {
-            vec![
-                bystander_8mib(),
-                ProcessSpec {
-                    // Give the bystander a moment to map its memory first.
-                    start_delay_ms: 200,
-                    ..process(
-                        "hog",
-                        Role::Hog,
-                        &[USEMEM, "--percent", "150", "--hold", "forever"],
-                    )
-                },
-            ]
+            // Give the bystander a moment to map its memory first.
+            vec![bystander_8mib(), usemem_hog(200)]
         },
     },
     Scenario {
@@ -197,13 +187,8 @@ pub const CATALOG: &[Scenario] = &[
             vec![
                 bystander_8mib(),
                 ProcessSpec {
-                    start_delay_ms: 200,
                     oom_score_adj: -1000,
-                    ..process(
-                        "hog",
-                        Role::Hog,
-                        &[USEMEM, "--percent", "150", "--hold", "forever"],
-                    )
+                    ..usemem_hog(200)
                 },
             ]
         },
@@ -279,15 +264,23 @@ fn herd_beside_hog(p: &Params, on_disk: bool) -> Vec<ProcessSpec> {
             ..process("herd", Role::Expendable, &herd)
         },
         ProcessSpec {
-            start_delay_ms: 5_000,
             cgroup: in_cgroup("oomlab-hog"),
-            ..process(
-                "hog",
-                Role::Hog,
-                &[USEMEM, "--percent", "150", "--hold", "forever"],
-            )
+            ..usemem_hog(5_000)
         },
     ]
+}
+
+/// The classic hog: usemem touching 150% of guest RAM and holding it, started `delay_ms`
+/// after pressure start.
+fn usemem_hog(delay_ms: u64) -> ProcessSpec {
+    ProcessSpec {
+        start_delay_ms: delay_ms,
+        ..process(
+            "hog",
+            Role::Hog,
+            &[USEMEM, "--percent", "150", "--hold", "forever"],
+        )
+    }
 }
 
 fn bystander_8mib() -> ProcessSpec {
