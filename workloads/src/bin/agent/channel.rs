@@ -31,21 +31,34 @@ impl Channel {
         }
     }
 
+    #[cfg(test)]
+    pub fn from_file(f: File) -> Channel {
+        Channel {
+            tty: Mutex::new(Some(f)),
+        }
+    }
+
     /// Send one event. A line is written with a single write() so lines from the
     /// heartbeat and the supervisor never interleave.
     pub fn send(&self, event: &Event) {
-        crate::fault::freeze_point();
         let mut line = event.to_line();
         line.push('\n');
+        self.send_line(line.as_bytes());
+    }
+
+    /// Send one prepared line (with its newline). Allocates nothing while the port is
+    /// open, so the heartbeat can use it after setup.
+    pub fn send_line(&self, line: &[u8]) {
+        crate::fault::freeze_point();
         let mut guard = match self.tty.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
         match guard.as_mut() {
             Some(f) => {
-                let _ = f.write_all(line.as_bytes());
+                let _ = f.write_all(line);
             }
-            None => eprint!("oomlab-event: {line}"),
+            None => eprint!("oomlab-event: {}", String::from_utf8_lossy(line)),
         }
     }
 
