@@ -16,6 +16,11 @@ pub const MODULES_LIST_PATH: &str = "/oomlab/modules.list";
 pub const MODULES_DIR: &str = "/lib/modules";
 /// The agent's event channel: the second 16550 UART (8250 is built into every kernel we boot).
 pub const EVENT_TTY: &str = "/dev/ttyS1";
+/// The third UART: the kernel log forwarded from /dev/kmsg, when the spec asks for it.
+pub const KMSG_TTY: &str = "/dev/ttyS2";
+/// Start of the line the agent's kmsg forwarder writes when the ring buffer overwrote
+/// records before it read them: `oomlab-kmsg: lost N records`.
+pub const KMSG_LOST_PREFIX: &str = "oomlab-kmsg: lost ";
 /// Prefix of the agent's clock marker written to /dev/kmsg, so the host can measure the
 /// offset between printk timestamps and the agent's CLOCK_MONOTONIC.
 pub const CLOCK_MARKER: &str = "oomlab-agent: clock mono_us=";

@@ -130,6 +130,10 @@ pub struct GuestSpec {
     pub mounts: Vec<MountSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
+    /// Forward /dev/kmsg to the third serial port: the console does not carry the whole
+    /// kernel log (quiet log level or no console device).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kmsg_forward: bool,
 }
 
 fn default_probe_kib() -> u64 {

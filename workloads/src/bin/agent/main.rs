@@ -9,6 +9,7 @@ mod cgroups;
 mod channel;
 mod fault;
 mod heartbeat;
+mod kmsg;
 mod probe;
 mod sampler;
 mod setup;
@@ -18,11 +19,14 @@ mod sys;
 use channel::Channel;
 use oomlab_workloads::event::Event;
 use oomlab_workloads::spec::GuestSpec;
-use oomlab_workloads::{EVENT_TTY, SPEC_PATH};
+use oomlab_workloads::{EVENT_TTY, KMSG_TTY, SPEC_PATH};
 use std::sync::Arc;
 
 fn main() {
     setup::mount_pseudo_filesystems();
+    // With no console (console.device=none) the kernel gave PID 1 no stdio; fill the
+    // gap so no file the agent opens lands on fd 0-2 and is taken for one.
+    sys::ensure_std_fds();
     let channel = Arc::new(Channel::open(EVENT_TTY));
     install_panic_hook(channel.clone());
     // PID 1 is never an OOM victim, but make the intent explicit for its threads.
@@ -44,6 +48,9 @@ fn main() {
     if spec.probe_only {
         finish(&channel, None, "probe");
     }
+    if spec.kmsg_forward {
+        kmsg::spawn(Channel::open(KMSG_TTY));
+    }
     if let Err(e) = sys::lock_all_memory() {
         channel.send(&Event::Error {
             t_ms: sys::monotonic_ms(),
@@ -61,6 +68,9 @@ fn main() {
     if !cgroups::prepare(&channel, &spec.processes, setup::mem_total_kb()) {
         finish(&channel, None, "setup failed: a cgroup check failed");
     }
+    // Again, for a console that registered after the first marker (virtio's hvc0 comes
+    // with its module and does not replay the log).
+    setup::write_clock_marker();
     let cgroups = spec
         .processes
         .iter()

@@ -194,6 +194,18 @@ fn format_i32(value: i32, buf: &mut [u8; 16]) -> usize {
     len
 }
 
+/// Open /dev/null on any of fd 0, 1, 2 that is closed.
+pub fn ensure_std_fds() {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries the descriptor.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            // SAFETY: a constant NUL-terminated path; open returns the lowest free
+            // descriptor, which is `fd` since the lower ones are open by now.
+            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_i32;
