@@ -11,7 +11,7 @@ use crate::error::CliError;
 use crate::guest_bins;
 use crate::progress::Progress;
 use crate::qemu::accel::AccelRequest;
-use crate::qemu::command::kernel_cmdline;
+use crate::qemu::command::{kernel_cmdline, ConsoleDevice};
 use crate::qemu::{GuestMachine, QemuProcess};
 use crate::run::{self, RunOptions, Tools};
 use crate::session::{self, Limits};
@@ -45,7 +45,15 @@ pub fn run(o: &BenchOptions, progress: &Progress) -> Result<(), CliError> {
     let work = tempfile::tempdir().map_err(|e| CliError::Internal(e.to_string()))?;
     let mut opts = run_options(o, work.path());
     let usemem = crate::scenario::find("usemem").map_err(CliError::Internal)?;
-    let prepared = run::prepare(&opts, usemem, &o.kernel, &spec, &tools, progress)?;
+    let prepared = run::prepare(
+        &opts,
+        usemem,
+        ConsoleDevice::Serial,
+        &o.kernel,
+        &spec,
+        &tools,
+        progress,
+    )?;
     println!(
         "kernel {} ({}), accel {}",
         prepared.kernel.release,
@@ -68,8 +76,10 @@ pub fn run(o: &BenchOptions, progress: &Progress) -> Result<(), CliError> {
         cpus: opts.cpus,
         kernel: prepared.kernel.bzimage.clone(),
         initrd: initrd.to_path_buf(),
-        cmdline: kernel_cmdline(&[]),
+        cmdline: kernel_cmdline(ConsoleDevice::Serial, &[]),
         drives: vec![],
+        console: ConsoleDevice::Serial,
+        kmsg_port: false,
     };
     let (mut bare, mut agent) = (Vec::new(), Vec::new());
     for rep in 0..o.reps {

@@ -23,11 +23,6 @@ impl FileTail {
         }
     }
 
-    /// Bytes read so far.
-    pub fn bytes(&self) -> u64 {
-        self.offset
-    }
-
     /// Complete lines written since the last call (without their newlines).
     pub fn poll(&mut self) -> Vec<Vec<u8>> {
         let mut lines = Vec::new();
@@ -82,6 +77,6 @@ mod tests {
         write!(f, "o\nthr").unwrap();
         assert_eq!(tail.poll(), vec![b"two".to_vec()]);
         assert_eq!(tail.finish(), vec![b"thr".to_vec()]);
-        assert_eq!(tail.bytes(), 11);
+        assert_eq!(tail.offset, 11);
     }
 }

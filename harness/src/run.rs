@@ -3,7 +3,7 @@
 use crate::error::CliError;
 use crate::progress::Progress;
 use crate::qemu::accel::{self, AccelChoice, AccelRequest, ProbeGuest};
-use crate::qemu::command::kernel_cmdline;
+use crate::qemu::command::{kernel_cmdline, ConsoleDevice};
 use crate::qemu::command::{CONSOLE_LOG, EVENTS_LOG};
 use crate::qemu::process::STDERR_LOG;
 use crate::qemu::GuestMachine;
@@ -108,7 +108,15 @@ pub fn run(opts: &RunOptions, progress: &Progress) -> Result<Vec<RunRecord>, Cli
 
     let mut records = Vec::new();
     for (spec_text, spec) in &specs {
-        let prepared = prepare(opts, scenario, spec_text, spec, &tools, progress)?;
+        let prepared = prepare(
+            opts,
+            scenario,
+            settings.console.device,
+            spec_text,
+            spec,
+            &tools,
+            progress,
+        )?;
         for rep in 0..opts.reps {
             let record = one_run(
                 &params,
@@ -163,6 +171,7 @@ impl Tools {
 pub(crate) fn prepare(
     opts: &RunOptions,
     scenario: &scenario::Scenario,
+    console: ConsoleDevice,
     spec_text: &str,
     spec: &KernelSpec,
     tools: &Tools,
@@ -178,6 +187,7 @@ pub(crate) fn prepare(
     if scenario.scratch_disk_mib.is_some() {
         modules.extend(scenario::SCRATCH_MODULES);
     }
+    modules.extend(console.modules());
     let base_initrd = initramfs::build_base(&kernel, &tools.agent, &tools.files, &modules, cache)
         .map_err(|e| match e {
         oomlab_vm_images::Error::Io { .. } => CliError::Internal(e.to_string()),
@@ -195,7 +205,7 @@ pub(crate) fn prepare(
         Ok(ProbeGuest {
             kernel: probe_kernel,
             initrd,
-            cmdline: kernel_cmdline(&[]),
+            cmdline: kernel_cmdline(ConsoleDevice::Serial, &[]),
         })
     });
     if let Some(code) = cleanup::interrupted_exit_code() {
@@ -232,6 +242,7 @@ pub(crate) fn probe_only_spec(run_id: &str) -> GuestSpec {
         end: Default::default(),
         mounts: vec![],
         fault: None,
+        kmsg_forward: false,
     }
 }
 
@@ -240,7 +251,7 @@ fn run_spec(
     run_id: &str,
     scenario: &scenario::Scenario,
     params: &scenario::Params,
-    sysctls: &BTreeMap<String, String>,
+    settings: &settings::Settings,
 ) -> GuestSpec {
     // The guest ends its pressure phase on its own a little before the harness's
     // limit, so a slow scenario still reports `done` rather than being cut off.
@@ -255,7 +266,7 @@ fn run_spec(
         probe_kib: opts.probe_kib,
         settle_ms: opts.settle_ms,
         max_pressure_ms: timeout_ms.saturating_sub(15_000).max(timeout_ms * 3 / 4),
-        sysctls: sysctls.clone(),
+        sysctls: settings.sysctls.clone(),
         processes: scenario.processes(params),
         end: scenario.end,
         mounts: scenario
@@ -268,6 +279,7 @@ fn run_spec(
             .into_iter()
             .collect(),
         fault: opts.inject.clone(),
+        kmsg_forward: !settings.console.carries_kernel_log(),
     }
 }
 
@@ -292,7 +304,7 @@ fn one_run(
     params: &scenario::Params,
     opts: &RunOptions,
     scenario: &scenario::Scenario,
-    settings: &BTreeMap<String, String>,
+    settings: &settings::Settings,
     prepared: &Prepared,
     store: &Store,
     rep: u32,
@@ -325,7 +337,7 @@ fn one_run(
             "cannot prepare run {run_id}: {e}"
         )));
     }
-    let cmdline = kernel_cmdline(&[]);
+    let cmdline = kernel_cmdline(settings.console.device, &[]);
     let machine = GuestMachine {
         accel: prepared.accel.used,
         tcg_threads: opts.tcg_threads,
@@ -340,6 +352,8 @@ fn one_run(
             .map(|_| SCRATCH_IMAGE.to_string())
             .into_iter()
             .collect(),
+        console: settings.console.device,
+        kmsg_port: spec.kmsg_forward,
     };
     let limits = Limits {
         boot: opts.boot_timeout,
@@ -375,6 +389,7 @@ fn one_run(
             probe_threshold_ms: opts.probe_threshold_ms,
         },
     );
+    let console = read_console_stats(settings, &machine, &run.path, &obs);
     let ready = obs.agent.iter().find_map(|e| match e {
         Event::Ready {
             release,
@@ -425,7 +440,7 @@ fn one_run(
             cmdline,
             mem_total_kb: ready.map(|r| r.1),
         },
-        settings: settings.clone(),
+        settings: settings.recorded(),
         rep,
         outcome: v.outcome,
         outcome_reason: v.reason,
@@ -443,6 +458,7 @@ fn one_run(
         time_to_recovery_ms: v.time_to_recovery_ms,
         max_heartbeat_gap_ms: v.max_heartbeat_gap_ms,
         kill_stats: v.kill_stats,
+        console: Some(console),
         stall_ms: v.stall_ms,
         probe_latency_ms: v.probe_latency_ms,
         psi_memory: v.psi_memory,
@@ -471,6 +487,9 @@ fn one_run(
             qemu_stderr: format!("{dir}/{STDERR_LOG}"),
             spec: format!("{dir}/{SPEC_FILE}"),
             timeline: format!("{dir}/{}", crate::timeline::TIMELINE_LOG),
+            kmsg: machine
+                .kmsg_port
+                .then(|| format!("{dir}/{}", session::kernel_log_file(&machine))),
             dir,
         },
     };
@@ -481,6 +500,21 @@ fn one_run(
         record.kills.len()
     ));
     Ok(record)
+}
+
+/// Console cost of the run, from console.log and, when the kernel log was forwarded,
+/// kmsg.log (unreadable files count as empty: the run may have died before writing).
+fn read_console_stats(
+    settings: &settings::Settings,
+    machine: &GuestMachine,
+    run_dir: &Path,
+    obs: &session::Observation,
+) -> ConsoleStats {
+    let console = std::fs::read(run_dir.join(CONSOLE_LOG)).unwrap_or_default();
+    let kmsg = machine.kmsg_port.then(|| {
+        std::fs::read(run_dir.join(session::kernel_log_file(machine))).unwrap_or_default()
+    });
+    verdict::console::console_stats(&settings.console, &console, kmsg.as_deref(), &obs.kernel)
 }
 
 fn commit(store: &Store, run: RunDir, record: &RunRecord) -> Result<(), CliError> {

@@ -5,7 +5,7 @@
 
 use crate::channels::FileTail;
 use crate::cleanup;
-use crate::qemu::command::{CONSOLE_LOG, EVENTS_LOG};
+use crate::qemu::command::{CONSOLE_LOG, EVENTS_LOG, KMSG_LOG};
 use crate::qemu::{GuestMachine, QemuProcess};
 use oomlab_workloads::event::Event;
 use oomlab_workloads::CLOCK_MARKER;
@@ -166,7 +166,11 @@ pub fn watch(
         }
     };
     obs.qmp_error = qemu.qmp_error.clone();
-    let mut console = FileTail::new(run_dir.join(CONSOLE_LOG));
+    // The kernel log comes from the console, or from the agent's kmsg port when the
+    // console does not carry all of it; console.log is then only measured.
+    let mut console = FileTail::new(run_dir.join(kernel_log_file(machine)));
+    let console_path = run_dir.join(CONSOLE_LOG);
+    let mut console_size = 0;
     let mut events = FileTail::new(run_dir.join(EVENTS_LOG));
     let mut parser = oomlab_klog::Parser::new();
     let mut last_activity = Instant::now();
@@ -180,7 +184,11 @@ pub fn watch(
     let end = loop {
         let got_console = ingest_console(&mut obs, &mut parser, console.poll());
         let got_events = ingest_events(&mut obs, events.poll(), limits.probe_threshold);
-        if got_console || got_events {
+        let console_grew = machine.kmsg_port && {
+            let size = file_len(&console_path);
+            std::mem::replace(&mut console_size, size) != size
+        };
+        if got_console || got_events || console_grew {
             last_activity = Instant::now();
         }
         let next = obs.progress.phase();
@@ -246,10 +254,23 @@ pub fn watch(
     ingest_console(&mut obs, &mut parser, console.finish());
     ingest_events(&mut obs, events.finish(), limits.probe_threshold);
     obs.kernel.extend(parser.finish());
-    obs.console_bytes = console.bytes();
+    obs.console_bytes = file_len(&console_path);
     obs.end = Some(end);
     drop(qemu);
     obs
+}
+
+/// The file (relative to the run directory) the kernel log is read from.
+pub fn kernel_log_file(machine: &GuestMachine) -> &'static str {
+    if machine.kmsg_port {
+        KMSG_LOG
+    } else {
+        CONSOLE_LOG
+    }
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
 #[derive(Default)]

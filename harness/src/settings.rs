@@ -1,22 +1,62 @@
-//! `--set key=value`: sysctls applied in the guest before pressure starts.
+//! `--set key=value`: sysctls applied in the guest before pressure starts, and the
+//! console settings the harness applies to the machine itself.
 //!
 //! Checked here before any guest boots (name and value in a safe character set), and
-//! again in the guest, where the agent writes each one and reads it back.
+//! again in the guest, where the agent writes each sysctl and reads it back.
 
+use crate::qemu::command::ConsoleDevice;
 use std::collections::BTreeMap;
 
-/// Defaults every run gets unless overridden, each written and read back in the guest
-/// so the record shows what was in force:
-/// - `kernel.printk`: the console log level is raised after a `quiet` boot so OOM
-///   reports, task dumps and reaper lines reach the console;
+/// The console log level every run gets unless `console.loglevel` says otherwise: 7
+/// prints everything but debug, so OOM reports, task dumps and reaper lines reach it.
+pub const DEFAULT_LOGLEVEL: u8 = 7;
+
+/// Everything `--set` decides for a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Written and read back in the guest, `kernel.printk` included.
+    pub sysctls: BTreeMap<String, String>,
+    pub console: ConsoleSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConsoleSettings {
+    /// The kernel's console_loglevel: messages below it reach the console.
+    pub loglevel: u8,
+    pub device: ConsoleDevice,
+}
+
+impl ConsoleSettings {
+    /// Whether the console carries every line the verdict reads. When it does not (a
+    /// quiet log level, or no console), the agent forwards /dev/kmsg on a port of its
+    /// own and the harness reads the kernel log from there.
+    pub fn carries_kernel_log(&self) -> bool {
+        self.device != ConsoleDevice::None && self.loglevel >= DEFAULT_LOGLEVEL
+    }
+}
+
+impl Settings {
+    /// What the record keeps under `settings`: every sysctl and the console keys.
+    pub fn recorded(&self) -> BTreeMap<String, String> {
+        let mut all = self.sysctls.clone();
+        all.insert("console.loglevel".into(), self.console.loglevel.to_string());
+        all.insert("console.device".into(), self.console.device.as_str().into());
+        all
+    }
+}
+
+/// Sysctl defaults every run gets unless overridden, each written and read back in the
+/// guest so the record shows what was in force:
 /// - `vm.oom_dump_tasks`: task dumps on (the kernel default), stated so it is recorded;
 /// - `kernel.sysrq`: all sysrq functions, so the harness can dump tasks and memory of a
 ///   livelocked guest (Debian's default mask leaves the dump keys off);
 /// - `kernel.hung_task_timeout_secs`: 30 s, below the livelock window (see
 ///   docs/verdicts.md, "Watchdog order").
-pub fn defaults() -> BTreeMap<String, String> {
+///
+/// `kernel.printk` comes from `console.loglevel`: the guest boots `quiet` and the
+/// level is raised before pressure.
+fn sysctl_defaults() -> BTreeMap<String, String> {
     [
-        ("kernel.printk", "7 4 1 7"),
         ("vm.oom_dump_tasks", "1"),
         ("kernel.sysrq", "1"),
         ("kernel.hung_task_timeout_secs", "30"),
@@ -26,12 +66,17 @@ pub fn defaults() -> BTreeMap<String, String> {
     .collect()
 }
 
-/// Parse one `--set` argument.
-pub fn parse(arg: &str) -> Result<(String, String), String> {
+/// Split one `--set` argument into a trimmed key and value.
+fn split(arg: &str) -> Result<(&str, &str), String> {
     let (key, value) = arg.split_once('=').ok_or_else(|| {
         format!("--set {arg:?}: expected key=value, e.g. --set vm.oom_dump_tasks=0")
     })?;
-    let (key, value) = (key.trim(), value.trim());
+    Ok((key.trim(), value.trim()))
+}
+
+/// Parse one sysctl `--set` argument.
+pub fn parse(arg: &str) -> Result<(String, String), String> {
+    let (key, value) = split(arg)?;
     let key_ok = (key.starts_with("vm.") || key.starts_with("kernel."))
         && key.len() > key.find('.').unwrap_or(0) + 1
         && key
@@ -40,7 +85,7 @@ pub fn parse(arg: &str) -> Result<(String, String), String> {
         && !key.contains("..");
     if !key_ok {
         return Err(format!(
-            "--set {arg:?}: {key:?} is not a sysctl oomlab can set; use a vm.* or kernel.* name such as vm.overcommit_memory"
+            "--set {arg:?}: {key:?} is not a setting oomlab knows; use a vm.* or kernel.* sysctl such as vm.overcommit_memory, or console.loglevel / console.device"
         ));
     }
     let value_ok = !value.is_empty()
@@ -56,14 +101,61 @@ pub fn parse(arg: &str) -> Result<(String, String), String> {
     Ok((key.to_string(), value.to_string()))
 }
 
+fn parse_loglevel(arg: &str, value: &str) -> Result<u8, String> {
+    value.parse::<u8>().ok().filter(|l| *l <= 8).ok_or_else(|| {
+        format!(
+            "--set {arg:?}: console.loglevel takes 0-8 (8 prints everything, 0 only emergencies)"
+        )
+    })
+}
+
 /// Defaults overlaid with the user's settings.
-pub fn resolve(args: &[String]) -> Result<BTreeMap<String, String>, String> {
-    let mut all = defaults();
+pub fn resolve(args: &[String]) -> Result<Settings, String> {
+    let mut sysctls = sysctl_defaults();
+    let mut loglevel = None;
+    let mut device = ConsoleDevice::Serial;
     for a in args {
-        let (k, v) = parse(a)?;
-        all.insert(k, v);
+        match split(a)? {
+            ("console.loglevel", v) => loglevel = Some(parse_loglevel(a, v)?),
+            ("console.device", v) => {
+                device = v.parse().map_err(|e| format!("--set {a:?}: {e}"))?;
+            }
+            (k, _) if k.starts_with("console.") => {
+                return Err(format!(
+                    "--set {a:?}: unknown console setting; the console settings are console.loglevel (0-8) and console.device (serial, virtio, none)"
+                ))
+            }
+            _ => {
+                let (k, v) = parse(a)?;
+                sysctls.insert(k, v);
+            }
+        }
     }
-    Ok(all)
+    let loglevel = match (loglevel, sysctls.get("kernel.printk")) {
+        (Some(_), Some(_)) => {
+            return Err(
+                "--set console.loglevel and --set kernel.printk both set the console log level; keep one".into(),
+            )
+        }
+        (Some(l), None) => l,
+        // The first field of kernel.printk is the console log level.
+        (None, Some(printk)) => printk
+            .split_whitespace()
+            .next()
+            .and_then(|f| f.parse::<u8>().ok())
+            .filter(|l| *l <= 8)
+            .ok_or_else(|| {
+                format!("--set kernel.printk={printk:?}: its first field must be a log level 0-8, e.g. kernel.printk=\"7 4 1 7\"")
+            })?,
+        (None, None) => DEFAULT_LOGLEVEL,
+    };
+    sysctls
+        .entry("kernel.printk".into())
+        .or_insert_with(|| format!("{loglevel} 4 1 7"));
+    Ok(Settings {
+        sysctls,
+        console: ConsoleSettings { loglevel, device },
+    })
 }
 
 #[cfg(test)]
@@ -88,6 +180,42 @@ mod tests {
     #[test]
     fn user_settings_override_defaults() {
         let s = resolve(&["kernel.printk=4 4 1 7".into()]).unwrap();
-        assert_eq!(s["kernel.printk"], "4 4 1 7");
+        assert_eq!(s.sysctls["kernel.printk"], "4 4 1 7");
+        assert_eq!(s.console.loglevel, 4);
+        assert!(!s.console.carries_kernel_log());
+    }
+
+    #[test]
+    fn console_loglevel_becomes_kernel_printk() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.sysctls["kernel.printk"], "7 4 1 7");
+        assert!(s.console.carries_kernel_log());
+        let s = resolve(&["console.loglevel=1".into()]).unwrap();
+        assert_eq!(s.sysctls["kernel.printk"], "1 4 1 7");
+        assert_eq!(s.recorded()["console.loglevel"], "1");
+        assert_eq!(s.recorded()["console.device"], "serial");
+        assert!(!s.console.carries_kernel_log());
+    }
+
+    #[test]
+    fn console_settings_are_checked() {
+        for bad in [
+            "console.loglevel=9",
+            "console.loglevel=x",
+            "console.loglevel=",
+        ] {
+            assert!(resolve(&[bad.into()]).unwrap_err().contains("0-8"), "{bad}");
+        }
+        let e = resolve(&["console.device=usb".into()]).unwrap_err();
+        assert!(e.contains("serial, virtio, none"), "{e}");
+        assert!(resolve(&["console.colour=red".into()])
+            .unwrap_err()
+            .contains("unknown console setting"));
+        let both = ["console.loglevel=1".into(), "kernel.printk=7 4 1 7".into()];
+        assert!(resolve(&both).unwrap_err().contains("keep one"));
+        let s = resolve(&["console.device=virtio".into()]).unwrap();
+        assert_eq!(s.console.device, ConsoleDevice::Virtio);
+        let s = resolve(&["console.device=none".into()]).unwrap();
+        assert!(!s.console.carries_kernel_log());
     }
 }

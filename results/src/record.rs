@@ -186,6 +186,33 @@ pub struct KillStats {
     pub kills_per_min: Option<f64>,
 }
 
+/// What the kernel console cost (docs/verdicts.md, "The console"). Times are printk ms.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConsoleStats {
+    /// `console.device`: serial, virtio or none.
+    pub device: String,
+    /// The console log level in force (messages below it reach the console).
+    pub loglevel: u8,
+    /// Where the verdict read the kernel log: `console`, or `kmsg` (forwarded by the
+    /// agent from /dev/kmsg because the console did not carry all of it).
+    pub kernel_log_source: String,
+    /// Bytes the console device wrote during the whole run.
+    pub bytes: u64,
+    /// From the first OOM report to the last kill line (needs a kill).
+    pub oom_window_ms: Option<u64>,
+    /// Console bytes with a timestamp inside that window.
+    pub oom_window_bytes: Option<u64>,
+    pub bytes_per_kill: Option<u64>,
+    /// Time inside OOM reports (each from `invoked oom-killer` to its kill line, while
+    /// the killer holds the OOM lock and prints), summed over the window.
+    pub in_reports_ms: Option<u64>,
+    /// `in_reports_ms / oom_window_ms`: the share of the OOM window spent in reports.
+    pub report_share: Option<f64>,
+    /// Kernel log records overwritten before the agent could forward them (kmsg only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kmsg_lost_records: Option<u64>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles2 {
     pub p50: u64,
@@ -237,6 +264,9 @@ pub struct Artifacts {
     /// Agent and kernel events merged on the agent clock.
     #[serde(default)]
     pub timeline: String,
+    /// The kernel log forwarded from /dev/kmsg, when the console did not carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kmsg: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -282,6 +312,8 @@ pub struct RunRecord {
     /// Time the probe spent over its threshold during pressure.
     #[serde(default)]
     pub kill_stats: KillStats,
+    #[serde(default)]
+    pub console: Option<ConsoleStats>,
     #[serde(default)]
     pub stall_ms: Option<u64>,
     #[serde(default)]

@@ -65,6 +65,9 @@ pub fn table(records: &[RunRecord]) -> String {
         if let Some(line) = kill_pace(r) {
             let _ = writeln!(out, "{}: {line}", r.run_id);
         }
+        if let Some(line) = console_cost(r) {
+            let _ = writeln!(out, "{}: {line}", r.run_id);
+        }
     }
     out.push_str(&distributions(records));
     let counts: Vec<String> = Outcome::ALL
@@ -132,6 +135,37 @@ fn distributions(records: &[RunRecord]) -> String {
         let _ = writeln!(out, "{key}: {}", parts.join(", "));
     }
     out
+}
+
+/// For a run with kills: what the console printed around them and how much of the OOM
+/// window went into the reports.
+fn console_cost(r: &RunRecord) -> Option<String> {
+    let c = r.console.as_ref()?;
+    let bytes = c.oom_window_bytes?;
+    let mut line = format!(
+        "console {} at loglevel {}: {:.1} KB printed in the OOM window",
+        c.device,
+        c.loglevel,
+        bytes as f64 / 1024.0
+    );
+    if let Some(per_kill) = c.bytes_per_kill {
+        let _ = write!(line, ", {:.1} KB per kill", per_kill as f64 / 1024.0);
+    }
+    if let Some((ms, share)) = c.in_reports_ms.zip(c.report_share) {
+        let _ = write!(
+            line,
+            ", {ms} ms inside OOM reports ({:.0}% of the window)",
+            share * 100.0
+        );
+    }
+    if c.kernel_log_source == "kmsg" {
+        line.push_str(" (kernel log forwarded from /dev/kmsg");
+        if let Some(lost) = c.kmsg_lost_records.filter(|n| *n > 0) {
+            let _ = write!(line, ", {lost} records lost");
+        }
+        line.push(')');
+    }
+    Some(line)
 }
 
 /// For a run with a stream of kills: their pace, what each freed, and how far the hog

@@ -46,6 +46,7 @@ fn record(id: &str, outcome: Outcome) -> RunRecord {
         time_to_recovery_ms: Some(20),
         max_heartbeat_gap_ms: Some(300),
         kill_stats: KillStats::default(),
+        console: None,
         stall_ms: Some(0),
         probe_latency_ms: None,
         psi_memory: None,

@@ -150,6 +150,8 @@ fn run_probe(guest: &ProbeGuest) -> (bool, String) {
         initrd: guest.initrd.to_path_buf(),
         cmdline: guest.cmdline.clone(),
         drives: vec![],
+        console: Default::default(),
+        kmsg_port: false,
     };
     let limits = Limits {
         boot: PROBE_TIMEOUT,

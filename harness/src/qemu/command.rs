@@ -1,10 +1,11 @@
 //! The QEMU command line for one guest.
 //!
 //! No network, no default devices, nothing from the host but the kernel and initrd
-//! QEMU reads at start. The guest talks through two serial ports (ttyS0: kernel console,
-//! ttyS1: agent events), each written by QEMU to a file in the run directory, which is
-//! QEMU's working directory, so every path it writes is relative to it. QMP runs over
-//! QEMU's stdin/stdout: no socket path, nothing left behind.
+//! QEMU reads at start. The guest talks through serial ports (ttyS0: kernel console,
+//! ttyS1: agent events, ttyS2 when asked: the kernel log forwarded by the agent), each
+//! written by QEMU to a file in the run directory, which is QEMU's working directory, so
+//! every path it writes is relative to it. QMP runs over QEMU's stdin/stdout: no socket
+//! path, nothing left behind.
 
 use std::path::PathBuf;
 
@@ -50,6 +51,62 @@ impl TcgThreads {
 /// File names (relative to the run directory) QEMU writes.
 pub const CONSOLE_LOG: &str = "console.log";
 pub const EVENTS_LOG: &str = "events.jsonl";
+pub const KMSG_LOG: &str = "kmsg.log";
+
+/// Where the kernel's console goes (`--set console.device=`). Whatever the device, its
+/// output lands in console.log, so console bytes are comparable across devices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConsoleDevice {
+    /// ttyS0, the emulated 16550 UART: the kernel writes a byte per port access.
+    #[default]
+    Serial,
+    /// hvc0 on virtio-serial: the kernel hands over whole buffers.
+    Virtio,
+    /// No console at all: the kernel only fills its ring buffer.
+    None,
+}
+
+impl ConsoleDevice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsoleDevice::Serial => "serial",
+            ConsoleDevice::Virtio => "virtio",
+            ConsoleDevice::None => "none",
+        }
+    }
+
+    /// The `console=` parameter. `ttynull` names a console these kernels do not build
+    /// (CONFIG_NULL_TTY is off), so none registers; a kernel that has it discards output.
+    fn kernel_param(self) -> &'static str {
+        match self {
+            ConsoleDevice::Serial => "console=ttyS0",
+            ConsoleDevice::Virtio => "console=hvc0",
+            ConsoleDevice::None => "console=ttynull",
+        }
+    }
+
+    /// Modules the device needs in the guest (built in on some kernels, then skipped).
+    pub fn modules(self) -> &'static [&'static str] {
+        match self {
+            ConsoleDevice::Virtio => &["virtio_pci", "virtio_console"],
+            _ => &[],
+        }
+    }
+}
+
+impl std::str::FromStr for ConsoleDevice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "serial" => Ok(ConsoleDevice::Serial),
+            "virtio" => Ok(ConsoleDevice::Virtio),
+            "none" => Ok(ConsoleDevice::None),
+            _ => Err(format!(
+                "console.device {s:?} is not one of serial, virtio, none"
+            )),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct GuestMachine {
@@ -63,6 +120,9 @@ pub struct GuestMachine {
     /// Raw disk images, relative to the run directory, attached as virtio-blk in order
     /// (/dev/vda, /dev/vdb, ...).
     pub drives: Vec<String>,
+    pub console: ConsoleDevice,
+    /// A third serial port (ttyS2) for the agent to forward /dev/kmsg on.
+    pub kmsg_port: bool,
 }
 
 impl GuestMachine {
@@ -102,8 +162,23 @@ impl GuestMachine {
             self.cmdline.clone(),
             "-chardev".into(),
             format!("file,id=console,path={CONSOLE_LOG}"),
-            "-serial".into(),
-            "chardev:console".into(),
+        ]);
+        // ttyS0 is always there, so the event port stays ttyS1; with a virtio console it
+        // is a null device and console.log is written by the virtconsole instead.
+        match self.console {
+            ConsoleDevice::Virtio => a.extend([
+                "-serial".into(),
+                "null".into(),
+                "-device".into(),
+                "virtio-serial-pci,id=vser0".into(),
+                "-device".into(),
+                "virtconsole,chardev=console,bus=vser0.0".into(),
+            ]),
+            ConsoleDevice::Serial | ConsoleDevice::None => {
+                a.extend(["-serial".into(), "chardev:console".into()])
+            }
+        }
+        a.extend([
             "-chardev".into(),
             format!("file,id=events,path={EVENTS_LOG}"),
             "-serial".into(),
@@ -116,6 +191,14 @@ impl GuestMachine {
             "-sandbox".into(),
             "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny".into(),
         ]);
+        if self.kmsg_port {
+            a.extend([
+                "-chardev".into(),
+                format!("file,id=kmsg,path={KMSG_LOG}"),
+                "-serial".into(),
+                "chardev:kmsg".into(),
+            ]);
+        }
         for d in &self.drives {
             a.push("-drive".into());
             a.push(format!("file={d},format=raw,if=virtio"));
@@ -130,9 +213,9 @@ impl GuestMachine {
 /// and -no-reboot turns that into QEMU exiting, so a panicked guest never idles.
 /// The RCU stall (20 s) and soft-lockup (2 x 11 s) watchdogs are set to fire, in that
 /// order, before the hung-task check (30 s) and the harness's own livelock window (40 s).
-pub fn kernel_cmdline(extra: &[String]) -> String {
+pub fn kernel_cmdline(console: ConsoleDevice, extra: &[String]) -> String {
     let mut parts = vec![
-        "console=ttyS0",
+        console.kernel_param(),
         "quiet",
         "panic=-1",
         "rdinit=/init",
@@ -148,18 +231,24 @@ pub fn kernel_cmdline(extra: &[String]) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn guests_get_no_network_and_relative_log_paths() {
-        let m = GuestMachine {
+    fn machine(console: ConsoleDevice, kmsg_port: bool, drives: &[&str]) -> GuestMachine {
+        GuestMachine {
             accel: Accel::Tcg,
             tcg_threads: TcgThreads::Single,
             memory_mib: 256,
             cpus: 2,
             kernel: "/k".into(),
             initrd: "/i".into(),
-            cmdline: kernel_cmdline(&[]),
-            drives: vec!["scratch.img".into()],
-        };
+            cmdline: kernel_cmdline(console, &[]),
+            drives: drives.iter().map(|d| d.to_string()).collect(),
+            console,
+            kmsg_port,
+        }
+    }
+
+    #[test]
+    fn guests_get_no_network_and_relative_log_paths() {
+        let m = machine(ConsoleDevice::Serial, false, &["scratch.img"]);
         let args = m.args().join(" ");
         assert!(args.contains("-drive file=scratch.img,format=raw,if=virtio"));
         assert!(args.contains("-nodefaults"));
@@ -169,5 +258,37 @@ mod tests {
         assert!(args.contains("path=events.jsonl"));
         assert!(!args.contains("-netdev"));
         assert!(args.contains("-m 256M -smp 2"));
+        assert!(!args.contains(KMSG_LOG));
+        assert!(m.cmdline.starts_with("console=ttyS0 "));
+    }
+
+    #[test]
+    fn the_event_port_stays_ttys1_whatever_the_console() {
+        for console in [
+            ConsoleDevice::Serial,
+            ConsoleDevice::Virtio,
+            ConsoleDevice::None,
+        ] {
+            let args = machine(console, true, &[]).args();
+            let serials: Vec<&String> = args
+                .iter()
+                .zip(args.iter().skip(1))
+                .filter(|(flag, _)| *flag == "-serial")
+                .map(|(_, v)| v)
+                .collect();
+            let first = if console == ConsoleDevice::Virtio {
+                "null"
+            } else {
+                "chardev:console"
+            };
+            assert_eq!(serials, [first, "chardev:events", "chardev:kmsg"]);
+            let joined = args.join(" ");
+            assert_eq!(
+                joined.contains("virtconsole,chardev=console"),
+                console == ConsoleDevice::Virtio
+            );
+        }
+        assert!(kernel_cmdline(ConsoleDevice::Virtio, &[]).starts_with("console=hvc0 "));
+        assert!(kernel_cmdline(ConsoleDevice::None, &[]).starts_with("console=ttynull "));
     }
 }

@@ -2,6 +2,7 @@
 //! `judge` gathers the facts; `rules` turns them into an outcome, `roles` says who each
 //! victim was, `metrics` computes the numbers. docs/verdicts.md defines all of them.
 
+pub mod console;
 mod metrics;
 mod roles;
 mod rules;
