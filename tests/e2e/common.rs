@@ -31,6 +31,20 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
     }
 }
 
+/// One `oomlab run` under TCG into `out`, bounded; its single record.
+pub fn run_one(out: &Path, args: &[&str]) -> Value {
+    let o = run_bounded(
+        oomlab()
+            .args(["run", "--accel", "tcg", "--out"])
+            .arg(out)
+            .args(args),
+        Duration::from_secs(600),
+    );
+    let recs = records(out);
+    assert_eq!(recs.len(), 1, "stderr: {}", stderr(&o));
+    recs.into_iter().next().unwrap()
+}
+
 pub fn records(out: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(out.join("runs.jsonl")).unwrap_or_default();
     text.lines()

@@ -79,6 +79,17 @@ fn bad_setting() {
 }
 
 #[test]
+fn bad_console_settings() {
+    let out = tempfile::tempdir().unwrap();
+    one_line_error(&["run", "--set", "console.loglevel=9"], out.path(), "0-8");
+    one_line_error(
+        &["run", "--set", "console.device=usb"],
+        out.path(),
+        "serial, virtio, none",
+    );
+}
+
+#[test]
 fn garbage_kernel_is_a_boot_failure_record() {
     let out = tempfile::tempdir().unwrap();
     let garbage = out.path().join("garbage-bzImage");

@@ -4,6 +4,7 @@
 //! cache) and the guest binaries built (`cargo build --workspace`). See README.
 
 mod common;
+mod console;
 mod errors;
 mod signals;
 mod usemem;

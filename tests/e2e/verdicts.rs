@@ -2,21 +2,6 @@
 
 use crate::common::*;
 use serde_json::Value;
-use std::path::Path;
-use std::time::Duration;
-
-fn run_one(out: &Path, args: &[&str]) -> Value {
-    let o = run_bounded(
-        oomlab()
-            .args(["run", "--accel", "tcg", "--out"])
-            .arg(out)
-            .args(args),
-        Duration::from_secs(600),
-    );
-    let recs = records(out);
-    assert_eq!(recs.len(), 1, "stderr: {}", stderr(&o));
-    recs.into_iter().next().unwrap()
-}
 
 fn actions(r: &Value) -> Vec<String> {
     r["harness_actions"]
