@@ -328,7 +328,7 @@ fn judge(
         let margin = opts.ttr_margin_ms as f64;
         let line = |word: &str| {
             format!(
-                "time to recovery {word} by {:+.0} ms (95% CI {:+.0} to {:+.0}, margin {margin:.0} ms)",
+                "time to recovery {word}: median {:+.0} ms (95% CI {:+.0} to {:+.0}, margin {margin:.0} ms)",
                 d.estimate, d.lo, d.hi
             )
         };
