@@ -42,6 +42,9 @@ pub enum Command {
         #[arg(long)]
         cache_dir: Option<PathBuf>,
     },
+    /// Compare kernels across recorded runs: per configuration, each kernel against a
+    /// baseline, with a verdict per cell (rules in docs/compare.md).
+    Compare(CompareArgs),
     /// The built-in scenarios.
     Scenarios {
         #[command(subcommand)]
@@ -53,6 +56,39 @@ pub enum Command {
 pub enum ScenariosCmd {
     /// One line per scenario.
     List,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// Results directories (holding runs.jsonl) or runs.jsonl files; their runs are pooled.
+    #[arg(required = true, value_name = "RESULTS")]
+    pub results: Vec<PathBuf>,
+    /// Kernel to compare against, by spec (debian:6.1) or release [default: the first record's kernel].
+    #[arg(long, value_name = "SPEC")]
+    pub baseline: Option<String>,
+    #[arg(long, value_enum, default_value = "terminal")]
+    pub format: ReportFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 1 when any kernel is worse than the baseline (after writing the report).
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// Comparable runs (not error or boot_failure) needed on each side for a verdict.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_runs: u64,
+    /// A time-to-recovery difference counts only when its 95% interval clears this many ms.
+    #[arg(long, default_value_t = 0)]
+    pub ttr_margin_ms: u64,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ReportFormat {
+    Terminal,
+    Markdown,
+    Json,
+    Ktap,
+    Junit,
 }
 
 #[derive(clap::Args, Debug)]

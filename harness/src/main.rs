@@ -5,6 +5,7 @@ mod bench;
 mod channels;
 mod cleanup;
 mod cli;
+mod compare_cmd;
 mod error;
 mod guest_bins;
 mod parse_log;
@@ -59,6 +60,7 @@ fn dispatch(cli: Cli) -> Result<u8, CliError> {
             };
             bench::run(&opts, &progress::Progress::new()).map(|_| exit::OK)
         }
+        Command::Compare(args) => compare_cmd::run(&args),
         Command::Scenarios {
             what: ScenariosCmd::List,
         } => {

@@ -1,5 +1,7 @@
-//! oomlab's results: the record of one run, the store that keeps them, and summaries.
+//! oomlab's results: the record of one run, the store that keeps them, summaries, and
+//! comparisons between kernels.
 
+pub mod compare;
 pub mod record;
 pub mod stats;
 pub mod store;

@@ -27,6 +27,19 @@ pub fn percentile(values: &[u64], p: f64) -> Option<u64> {
     Some(v[rank - 1])
 }
 
+/// Quantile (p in 0..=1) of values sorted ascending, interpolating linearly between order
+/// statistics (Hyndman & Fan type 7, R's and numpy's default). Unlike nearest rank it
+/// gives the textbook median of an even count (the mean of the middle two), so medians
+/// and quartiles can be checked by hand.
+pub fn quantile_sorted(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let h = (sorted.len() - 1) as f64 * p.clamp(0.0, 1.0);
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +78,19 @@ mod tests {
         assert_eq!(percentile(&v, 1.0), Some(10));
         assert_eq!(percentile(&v, 0.0), Some(1));
         assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn quantiles_interpolate_between_order_statistics() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        // Median of an even count: mean of the middle two.
+        assert_eq!(quantile_sorted(&v, 0.5), Some(2.5));
+        // h = 3 * 0.25 = 0.75: 1 + 0.75 * (2 - 1).
+        assert_eq!(quantile_sorted(&v, 0.25), Some(1.75));
+        assert_eq!(quantile_sorted(&v, 0.75), Some(3.25));
+        assert_eq!(quantile_sorted(&v, 0.0), Some(1.0));
+        assert_eq!(quantile_sorted(&v, 1.0), Some(4.0));
+        assert_eq!(quantile_sorted(&[7.0], 0.3), Some(7.0));
+        assert_eq!(quantile_sorted(&[], 0.5), None);
     }
 }

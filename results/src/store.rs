@@ -87,17 +87,11 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(source) => return Err(StoreError::Unwritable { path, source }),
         };
-        text.lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| {
-                serde_json::from_str(l).map_err(|e| StoreError::Foreign {
-                    path: path.clone(),
-                    line: i + 1,
-                    reason: e.to_string(),
-                })
-            })
-            .collect()
+        parse_records(&text).map_err(|(line, e)| StoreError::Foreign {
+            path,
+            line,
+            reason: e.to_string(),
+        })
     }
 
     /// Create the folder for a new run. Fails rather than reuse an existing one.
@@ -182,6 +176,16 @@ impl Store {
         f.lock().map_err(io_err(&path))?;
         Ok(f)
     }
+}
+
+/// The records of a `runs.jsonl` text, blank lines skipped; on failure the 1-based line
+/// number and why.
+pub fn parse_records(text: &str) -> Result<Vec<RunRecord>, (usize, serde_json::Error)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| serde_json::from_str(l).map_err(|e| (i + 1, e)))
+        .collect()
 }
 
 /// Write `bytes` to `path` so that readers see the old content or the new, never a mix.

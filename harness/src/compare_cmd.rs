@@ -1,0 +1,40 @@
+//! `oomlab compare`: read recorded runs, compare kernels, write the report.
+
+use crate::cli::{CompareArgs, ReportFormat};
+use crate::error::{exit, CliError};
+use oomlab_results::compare::{self, junit, ktap, load, table, Options, Verdict};
+
+pub fn run(a: &CompareArgs) -> Result<u8, CliError> {
+    let usage = |e: compare::CompareError| CliError::Usage(e.to_string());
+    let records = load::load(&a.results).map_err(usage)?;
+    let opts = Options {
+        baseline: a.baseline.clone(),
+        min_runs: usize::try_from(a.min_runs).unwrap_or(usize::MAX),
+        ttr_margin_ms: a.ttr_margin_ms,
+        ..Options::default()
+    };
+    let report = compare::compare(&records, &opts).map_err(usage)?;
+    let text = match a.format {
+        ReportFormat::Terminal => table::terminal(&report),
+        ReportFormat::Markdown => table::markdown(&report),
+        ReportFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&report)
+                .map_err(|e| CliError::Internal(format!("cannot encode the report: {e}")))?;
+            s.push('\n');
+            s
+        }
+        ReportFormat::Ktap => ktap::ktap(&report),
+        ReportFormat::Junit => junit::junit(&report),
+    };
+    match &a.out {
+        Some(path) => oomlab_results::store::write_atomically(path, text.as_bytes())
+            .map_err(|e| CliError::Usage(format!("{e}; choose a writable --out")))?,
+        None => print!("{text}"),
+    }
+    let regressed = report.count(Verdict::Worse) > 0;
+    Ok(if a.fail_on_regression && regressed {
+        exit::REGRESSION
+    } else {
+        exit::OK
+    })
+}

@@ -1,0 +1,667 @@
+//! Comparing kernels: for each configuration, every kernel's runs against a baseline
+//! kernel's, with a plain verdict per cell. The rule is documented in docs/compare.md.
+
+pub mod bootstrap;
+pub mod group;
+pub mod junit;
+pub mod ktap;
+pub mod load;
+pub mod table;
+
+use crate::record::{Outcome, RunRecord};
+use crate::stats::{quantile_sorted, wilson_95};
+use bootstrap::DiffCi;
+use group::{Configuration, KernelId};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Outcomes that are the kernel failing the scenario. `recovered` and `no_oom` are fine;
+/// `error` and `boot_failure` say more about the setup than about OOM handling, so they
+/// are left out of every rate and only counted.
+pub const BAD: [Outcome; 5] = [
+    Outcome::Livelock,
+    Outcome::Unrecovered,
+    Outcome::Hung,
+    Outcome::Panic,
+    Outcome::Timeout,
+];
+
+fn excluded(o: Outcome) -> bool {
+    matches!(o, Outcome::Error | Outcome::BootFailure)
+}
+
+fn comparable<'a>(runs: &[&'a RunRecord]) -> Vec<&'a RunRecord> {
+    runs.iter()
+        .copied()
+        .filter(|r| !excluded(r.outcome))
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} line {line}: not an oomlab run record: {reason}")]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error("{0} holds no run records")]
+    Empty(PathBuf),
+    #[error("run {run_id} is in {first} and again in {second}; pass each result once")]
+    Duplicate {
+        run_id: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error("no kernel matches --baseline {name}; the records have: {present}")]
+    UnknownBaseline { name: String, present: String },
+    #[error("--baseline {name} matches more than one kernel in {config} ({matches}); name a release instead")]
+    AmbiguousBaseline {
+        name: String,
+        config: String,
+        matches: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Kernel spec or release; `None`: the kernel of the first record.
+    pub baseline: Option<String>,
+    /// Fewer comparable runs than this on either side: `not enough runs`.
+    pub min_runs: usize,
+    /// The time-to-recovery difference interval must clear this many ms to count.
+    pub ttr_margin_ms: u64,
+    pub resamples: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            baseline: None,
+            min_runs: 5,
+            ttr_margin_ms: 0,
+            resamples: bootstrap::RESAMPLES,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Baseline,
+    Better,
+    Worse,
+    NoSignificantDifference,
+    NotEnoughRuns,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Baseline => "baseline",
+            Verdict::Better => "better",
+            Verdict::Worse => "worse",
+            Verdict::NoSignificantDifference => "no significant difference",
+            Verdict::NotEnoughRuns => "not enough runs",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `k` of `n` comparable runs, with the 95% Wilson interval (absent for n = 0).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rate {
+    pub k: u64,
+    pub n: u64,
+    pub ci95: Option<(f64, f64)>,
+}
+
+impl Rate {
+    fn of(k: usize, n: usize) -> Rate {
+        let (k, n) = (k as u64, n as u64);
+        Rate {
+            k,
+            n,
+            ci95: wilson_95(k, n),
+        }
+    }
+
+    /// Higher than `other` beyond chance: the intervals do not overlap.
+    fn above(&self, other: &Rate) -> bool {
+        matches!((self.ci95, other.ci95), (Some((lo, _)), Some((_, hi))) if lo > hi)
+    }
+}
+
+/// Median and interquartile range (type-7 quartiles) of the runs that have the value.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    pub n: usize,
+    pub median: f64,
+    pub q1: f64,
+    pub q3: f64,
+}
+
+impl Spread {
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        let mut v = values.to_vec();
+        v.sort_unstable_by(f64::total_cmp);
+        Some(Spread {
+            n: v.len(),
+            median: quantile_sorted(&v, 0.5)?,
+            q1: quantile_sorted(&v, 0.25)?,
+            q3: quantile_sorted(&v, 0.75)?,
+        })
+    }
+}
+
+/// One kernel in one configuration, and how it compares with the baseline there.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    pub kernel: KernelId,
+    /// Every run, `error` and `boot_failure` included.
+    pub runs: usize,
+    /// Runs that count: all but `error` and `boot_failure`.
+    pub comparable: usize,
+    /// Outcome name to count, the outcomes seen only.
+    pub outcomes: BTreeMap<String, usize>,
+    /// Runs with a bad outcome (livelock, unrecovered, hung, panic, timeout).
+    pub bad: Rate,
+    pub livelock: Rate,
+    /// Runs with at least one kill of a process that was not the intended victim.
+    pub wrong_victim: Rate,
+    /// time_to_recovery_ms of the comparable runs that have it.
+    pub ttr_ms: Option<Spread>,
+    /// time_to_first_kill_ms likewise.
+    pub ttfk_ms: Option<Spread>,
+    /// This kernel's median minus the baseline's; absent for the baseline itself.
+    pub ttr_diff_ms: Option<DiffCi>,
+    pub ttfk_diff_ms: Option<DiffCi>,
+    pub verdict: Verdict,
+    /// Why the verdict is what it is, one short sentence each.
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigReport {
+    pub label: String,
+    pub config: Configuration,
+    /// Baseline first (when it ran here), then the others in order of appearance.
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// As given, or the first record's kernel spec.
+    pub baseline: String,
+    pub min_runs: usize,
+    pub ttr_margin_ms: u64,
+    pub resamples: usize,
+    pub configurations: Vec<ConfigReport>,
+}
+
+impl Report {
+    pub fn cells(&self) -> impl Iterator<Item = (&ConfigReport, &Cell)> {
+        self.configurations
+            .iter()
+            .flat_map(|c| c.cells.iter().map(move |cell| (c, cell)))
+    }
+
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.cells().filter(|(_, c)| c.verdict == verdict).count()
+    }
+}
+
+/// The comparable runs' values of one metric, as floats for the statistics.
+fn values(runs: &[&RunRecord], metric: fn(&RunRecord) -> Option<u64>) -> Vec<f64> {
+    runs.iter()
+        .filter_map(|r| metric(r))
+        .map(|v| v as f64)
+        .collect()
+}
+
+fn ttr(r: &RunRecord) -> Option<u64> {
+    r.time_to_recovery_ms
+}
+
+fn ttfk(r: &RunRecord) -> Option<u64> {
+    r.time_to_first_kill_ms
+}
+
+/// A cell's own numbers, before it is set against the baseline.
+fn measure(kernel: &KernelId, all: &[&RunRecord]) -> Cell {
+    let runs = comparable(all);
+    let n = runs.len();
+    let count = |f: &dyn Fn(&RunRecord) -> bool| runs.iter().filter(|r| f(r)).count();
+    let mut outcomes = BTreeMap::new();
+    for r in all {
+        *outcomes.entry(r.outcome.to_string()).or_insert(0) += 1;
+    }
+    Cell {
+        kernel: kernel.clone(),
+        runs: all.len(),
+        comparable: n,
+        outcomes,
+        bad: Rate::of(count(&|r| BAD.contains(&r.outcome)), n),
+        livelock: Rate::of(count(&|r| r.outcome == Outcome::Livelock), n),
+        wrong_victim: Rate::of(count(&|r| r.wrong_victim_kills > 0), n),
+        ttr_ms: Spread::of(&values(&runs, ttr)),
+        ttfk_ms: Spread::of(&values(&runs, ttfk)),
+        ttr_diff_ms: None,
+        ttfk_diff_ms: None,
+        verdict: Verdict::Baseline,
+        reasons: Vec::new(),
+    }
+}
+
+fn pct(r: &Rate) -> String {
+    match r.ci95 {
+        Some((lo, hi)) => format!(
+            "{}/{} (95% CI {:.0}-{:.0}%)",
+            r.k,
+            r.n,
+            lo * 100.0,
+            hi * 100.0
+        ),
+        None => format!("{}/{}", r.k, r.n),
+    }
+}
+
+/// Set `cell` against `base`: the difference intervals, the verdict and its reasons.
+fn judge(
+    cell: &mut Cell,
+    base: &Cell,
+    runs: &[&RunRecord],
+    base_runs: &[&RunRecord],
+    seed_name: &str,
+    opts: &Options,
+) {
+    let (runs, base_runs) = (comparable(runs), comparable(base_runs));
+    let diff = |metric: fn(&RunRecord) -> Option<u64>, name: &str| {
+        bootstrap::median_diff_ci(
+            &values(&base_runs, metric),
+            &values(&runs, metric),
+            opts.resamples,
+            bootstrap::seed_for(&format!("{seed_name}|{name}")),
+        )
+    };
+    cell.ttr_diff_ms = diff(ttr, "ttr");
+    cell.ttfk_diff_ms = diff(ttfk, "ttfk");
+
+    if cell.comparable < opts.min_runs || base.comparable < opts.min_runs {
+        cell.verdict = Verdict::NotEnoughRuns;
+        cell.reasons.push(format!(
+            "{} comparable runs here, {} on the baseline; {} needed on each",
+            cell.comparable, base.comparable, opts.min_runs
+        ));
+        return;
+    }
+    let (mut worse, mut better) = (Vec::new(), Vec::new());
+    for (name, mine, theirs) in [
+        ("bad outcomes", &cell.bad, &base.bad),
+        ("livelock", &cell.livelock, &base.livelock),
+        ("wrong victim", &cell.wrong_victim, &base.wrong_victim),
+    ] {
+        let line = || format!("{name} {} vs baseline {}", pct(mine), pct(theirs));
+        if mine.above(theirs) {
+            worse.push(line());
+        } else if theirs.above(mine) {
+            better.push(line());
+        }
+    }
+    let enough_times = |s: &Option<Spread>| s.is_some_and(|s| s.n >= opts.min_runs);
+    if let (true, true, Some(d)) = (
+        enough_times(&cell.ttr_ms),
+        enough_times(&base.ttr_ms),
+        cell.ttr_diff_ms,
+    ) {
+        let margin = opts.ttr_margin_ms as f64;
+        let line = |word: &str| {
+            format!(
+                "time to recovery {word}: median {:+.0} ms (95% CI {:+.0} to {:+.0}, margin {margin:.0} ms)",
+                d.estimate, d.lo, d.hi
+            )
+        };
+        if d.lo > margin {
+            worse.push(line("slower"));
+        } else if d.hi < -margin {
+            better.push(line("faster"));
+        }
+    }
+    (cell.verdict, cell.reasons) = if !worse.is_empty() {
+        (Verdict::Worse, worse)
+    } else if !better.is_empty() {
+        (Verdict::Better, better)
+    } else {
+        (Verdict::NoSignificantDifference, Vec::new())
+    };
+}
+
+/// Which kernel is the baseline in each configuration, checked against every record.
+fn baseline_name(records: &[RunRecord], opts: &Options) -> Result<String, CompareError> {
+    let Some(name) = opts.baseline.clone() else {
+        return Ok(records
+            .first()
+            .map_or_else(String::new, |r| r.kernel.spec.clone()));
+    };
+    if records.iter().any(|r| KernelId::of(r).is_named(&name)) {
+        return Ok(name);
+    }
+    let mut present: Vec<String> = Vec::new();
+    for r in records {
+        let k = KernelId::of(r).to_string();
+        if !present.contains(&k) {
+            present.push(k);
+        }
+    }
+    Err(CompareError::UnknownBaseline {
+        name,
+        present: present.join(", "),
+    })
+}
+
+pub fn compare(records: &[RunRecord], opts: &Options) -> Result<Report, CompareError> {
+    let baseline = baseline_name(records, opts)?;
+    let groups = group::group(records);
+    let labels = group::labels(&groups.iter().map(|g| &g.config).collect::<Vec<_>>());
+    let mut configurations = Vec::new();
+    for (g, label) in groups.into_iter().zip(labels) {
+        let named: Vec<usize> = (0..g.kernels.len())
+            .filter(|&i| g.kernels[i].0.is_named(&baseline))
+            .collect();
+        if named.len() > 1 {
+            return Err(CompareError::AmbiguousBaseline {
+                name: baseline,
+                config: label,
+                matches: named
+                    .iter()
+                    .map(|&i| g.kernels[i].0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let base = named.first().map(|&i| {
+            let (k, runs) = &g.kernels[i];
+            (i, measure(k, runs), runs)
+        });
+        let mut cells = Vec::new();
+        if let Some((_, cell, _)) = &base {
+            cells.push(cell.clone());
+        }
+        for (i, (kernel, runs)) in g.kernels.iter().enumerate() {
+            if base.as_ref().is_some_and(|(b, _, _)| *b == i) {
+                continue;
+            }
+            let mut cell = measure(kernel, runs);
+            match &base {
+                Some((_, base_cell, base_runs)) => {
+                    let seed = format!("{label}|{}|{}", kernel.spec, kernel.release);
+                    judge(&mut cell, base_cell, runs, base_runs, &seed, opts);
+                }
+                None => {
+                    cell.verdict = Verdict::NotEnoughRuns;
+                    cell.reasons
+                        .push(format!("the baseline {baseline} has no runs here"));
+                }
+            }
+            cells.push(cell);
+        }
+        configurations.push(ConfigReport {
+            label,
+            config: g.config,
+            cells,
+        });
+    }
+    Ok(Report {
+        baseline,
+        min_runs: opts.min_runs,
+        ttr_margin_ms: opts.ttr_margin_ms,
+        resamples: opts.resamples,
+        configurations,
+    })
+}
+
+/// Records for tests: one real record (a recovered usemem run on Debian 6.1) varied.
+#[cfg(test)]
+pub(crate) mod testdata {
+    use crate::record::{Outcome, RunRecord};
+
+    const REAL: &str = include_str!("../tests/fixtures/compare/record.json");
+
+    pub fn run(kernel: &str, outcome: Outcome, ttr: Option<u64>) -> RunRecord {
+        let mut r: RunRecord = serde_json::from_str(REAL).expect("fixture parses");
+        r.kernel.spec = kernel.to_string();
+        r.kernel.release = format!("{kernel}-release");
+        r.outcome = outcome;
+        r.time_to_recovery_ms = ttr;
+        r.time_to_first_kill_ms = ttr.map(|t| t / 2);
+        r
+    }
+
+    /// `n` recovered runs with recovery times start, start + step, ...
+    pub fn recovered(kernel: &str, n: u64, start: u64, step: u64) -> Vec<RunRecord> {
+        (0..n)
+            .map(|i| run(kernel, Outcome::Recovered, Some(start + i * step)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testdata::{recovered, run};
+    use super::*;
+
+    fn verdicts(records: &[RunRecord], opts: &Options) -> Vec<(String, Verdict)> {
+        compare(records, opts).unwrap().configurations[0]
+            .cells
+            .iter()
+            .map(|c| (c.kernel.spec.clone(), c.verdict))
+            .collect()
+    }
+
+    fn cell<'a>(report: &'a Report, spec: &str) -> &'a Cell {
+        report
+            .cells()
+            .map(|(_, c)| c)
+            .find(|c| c.kernel.spec == spec)
+            .unwrap()
+    }
+
+    #[test]
+    fn rates_medians_and_iqr_match_hand_computed_values() {
+        let mut records = recovered("a", 5, 1000, 100);
+        records.push(run("b", Outcome::Livelock, None));
+        records.push(run("b", Outcome::Livelock, None));
+        records.extend(recovered("b", 4, 1000, 200));
+        records.push(run("b", Outcome::Error, None));
+        records[7].wrong_victim_kills = 1;
+        let report = compare(&records, &Options::default()).unwrap();
+        let b = cell(&report, "b");
+        assert_eq!((b.runs, b.comparable), (7, 6));
+        assert_eq!(b.outcomes["livelock"], 2);
+        assert_eq!(b.outcomes["error"], 1);
+        // 2/6: Wilson 0.0968..0.7000 (stats.rs checks the same pair by hand).
+        assert_eq!((b.bad.k, b.bad.n, b.livelock.k), (2, 6, 2));
+        let (lo, hi) = b.bad.ci95.unwrap();
+        assert!((lo - 0.0968).abs() < 5e-4 && (hi - 0.7000).abs() < 5e-4);
+        assert_eq!((b.wrong_victim.k, b.wrong_victim.n), (1, 6));
+        // 1000, 1200, 1400, 1600: median 1300; type-7 quartiles at h = 0.75 and 2.25.
+        let ttr = b.ttr_ms.unwrap();
+        assert_eq!(
+            (ttr.n, ttr.median, ttr.q1, ttr.q3),
+            (4, 1300.0, 1150.0, 1450.0)
+        );
+        // The baseline: 1000..1400 step 100, median 1200, quartiles 1100 and 1300.
+        let a = cell(&report, "a");
+        let ttr = a.ttr_ms.unwrap();
+        assert_eq!((ttr.median, ttr.q1, ttr.q3), (1200.0, 1100.0, 1300.0));
+        assert_eq!(b.ttr_diff_ms.unwrap().estimate, 100.0);
+        assert_eq!(a.verdict, Verdict::Baseline);
+        assert_eq!(a.ttr_diff_ms, None);
+    }
+
+    #[test]
+    fn all_livelocks_against_none_is_worse_and_the_reverse_better() {
+        let mut records = recovered("base", 5, 3000, 100);
+        records.extend((0..5).map(|_| run("bad", Outcome::Livelock, None)));
+        let report = compare(&records, &Options::default()).unwrap();
+        let bad = cell(&report, "bad");
+        assert_eq!(bad.verdict, Verdict::Worse);
+        // 5/5 is 57-100%, 0/5 is 0-43%: bad outcomes and livelock both count.
+        assert_eq!(bad.reasons.len(), 2, "{:?}", bad.reasons);
+        assert!(
+            bad.reasons[0].starts_with("bad outcomes 5/5"),
+            "{:?}",
+            bad.reasons
+        );
+
+        let opts = Options {
+            baseline: Some("bad".into()),
+            ..Options::default()
+        };
+        let v = verdicts(&records, &opts);
+        assert_eq!(
+            v,
+            [
+                ("bad".into(), Verdict::Baseline),
+                ("base".into(), Verdict::Better)
+            ]
+        );
+    }
+
+    #[test]
+    fn four_of_five_against_none_is_not_significant() {
+        // 4/5 is 38-96%, overlapping 0/5's 0-43%: not enough evidence at n = 5.
+        let mut records = recovered("base", 5, 3000, 100);
+        records.extend((0..4).map(|_| run("cand", Outcome::Hung, None)));
+        records.extend(recovered("cand", 1, 3000, 0));
+        let v = verdicts(&records, &Options::default());
+        assert_eq!(v[1], ("cand".into(), Verdict::NoSignificantDifference));
+    }
+
+    #[test]
+    fn slower_recovery_beyond_the_margin_is_worse() {
+        let mut records = recovered("base", 6, 1000, 20);
+        records.extend(recovered("slow", 6, 4000, 20));
+        records.extend(recovered("fast", 6, 500, 20));
+        records.extend(recovered("same", 6, 1010, 20));
+        let v = verdicts(&records, &Options::default());
+        assert_eq!(
+            v,
+            [
+                ("base".into(), Verdict::Baseline),
+                ("slow".into(), Verdict::Worse),
+                ("fast".into(), Verdict::Better),
+                ("same".into(), Verdict::NoSignificantDifference),
+            ]
+        );
+        // A margin wider than the 3000 ms slowdown lets it pass.
+        let opts = Options {
+            ttr_margin_ms: 3500,
+            ..Options::default()
+        };
+        assert_eq!(
+            verdicts(&records, &opts)[1].1,
+            Verdict::NoSignificantDifference
+        );
+    }
+
+    #[test]
+    fn worse_wins_over_better() {
+        // Fewer livelocks would be better, but recovery is much slower.
+        let mut records = recovered("base", 5, 1000, 10);
+        records.extend((0..5).map(|_| run("base", Outcome::Livelock, None)));
+        records.extend(recovered("cand", 10, 9000, 10));
+        let report = compare(&records, &Options::default()).unwrap();
+        assert_eq!(cell(&report, "cand").verdict, Verdict::Worse);
+    }
+
+    #[test]
+    fn few_runs_or_excluded_runs_give_not_enough_runs() {
+        let mut records = recovered("base", 5, 1000, 10);
+        records.extend((0..5).map(|_| run("cand", Outcome::Livelock, None)));
+        // A sixth and seventh run that say nothing about the kernel.
+        records.push(run("cand", Outcome::BootFailure, None));
+        records.push(run("cand", Outcome::Error, None));
+        let opts = Options {
+            min_runs: 6,
+            ..Options::default()
+        };
+        let report = compare(&records, &opts).unwrap();
+        let c = cell(&report, "cand");
+        assert_eq!(
+            (c.verdict, c.runs, c.comparable),
+            (Verdict::NotEnoughRuns, 7, 5)
+        );
+        assert!(c.reasons[0].contains("5 comparable runs here, 5 on the baseline"));
+    }
+
+    #[test]
+    fn configurations_are_kept_apart_and_missing_baselines_said() {
+        let mut records = recovered("base", 5, 1000, 10);
+        let mut other = recovered("cand", 5, 1000, 10);
+        for r in &mut other {
+            r.settings.insert("vm.overcommit_memory".into(), "2".into());
+        }
+        records.extend(other);
+        records.extend(recovered("cand", 5, 1000, 10));
+        let report = compare(&records, &Options::default()).unwrap();
+        assert_eq!(report.configurations.len(), 2);
+        assert_eq!(
+            report.configurations[0].label,
+            "usemem, 256 MiB, 2 cpus, vm.overcommit_memory=(unset)"
+        );
+        assert_eq!(report.configurations[0].cells.len(), 2);
+        let lone = &report.configurations[1].cells[0];
+        assert_eq!(lone.verdict, Verdict::NotEnoughRuns);
+        assert_eq!(lone.reasons, ["the baseline base has no runs here"]);
+    }
+
+    #[test]
+    fn baselines_are_named_by_spec_or_release_and_checked() {
+        let mut records = recovered("base", 5, 1000, 10);
+        records.extend(recovered("cand", 5, 1000, 10));
+        let by_release = Options {
+            baseline: Some("cand-release".into()),
+            ..Options::default()
+        };
+        assert_eq!(verdicts(&records, &by_release)[0].0, "cand");
+        let unknown = Options {
+            baseline: Some("debian:5.10".into()),
+            ..Options::default()
+        };
+        let e = compare(&records, &unknown).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "no kernel matches --baseline debian:5.10; the records have: \
+             base (base-release), cand (cand-release)"
+        );
+        // One spec resolved to two releases: which one is meant must be said.
+        records[0].kernel.release = "base-newer".into();
+        let spec = Options {
+            baseline: Some("base".into()),
+            ..Options::default()
+        };
+        let e = compare(&records, &spec).unwrap_err().to_string();
+        assert!(e.contains("matches more than one kernel"), "{e}");
+    }
+
+    #[test]
+    fn the_same_records_give_the_same_report() {
+        let mut records = recovered("base", 7, 1000, 37);
+        records.extend(recovered("cand", 7, 1020, 41));
+        let one = serde_json::to_string(&compare(&records, &Options::default()).unwrap());
+        let two = serde_json::to_string(&compare(&records, &Options::default()).unwrap());
+        assert_eq!(one.unwrap(), two.unwrap());
+    }
+}
