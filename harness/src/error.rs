@@ -6,10 +6,9 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// The harness itself failed.
     pub const INTERNAL: u8 = 1;
-    /// `compare --fail-on-regression`: a kernel is worse than the baseline. Shares 1
-    /// with INTERNAL as CI's plain "failed"; compare prints its report first, so the two
-    /// are told apart by the output.
-    pub const REGRESSION: u8 = 1;
+    /// `compare --fail-on-regression`: a kernel is worse than the baseline (the report
+    /// is written first). Its own code, so CI can tell a regression from a broken run.
+    pub const REGRESSION: u8 = 4;
     /// Bad input: unknown scenario or kernel, unwritable --out, bad --set, ...
     pub const USAGE: u8 = 2;
     /// Records were written, but at least one run ended as `boot_failure` or `error`:

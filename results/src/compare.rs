@@ -619,7 +619,7 @@ mod tests {
         assert_eq!(report.configurations.len(), 2);
         assert_eq!(
             report.configurations[0].label,
-            "usemem, 256 MiB, 2 cpus, vm.overcommit_memory=(unset)"
+            "usemem, 256 MiB, 2 cpus, tcg, vm.overcommit_memory=(unset)"
         );
         assert_eq!(report.configurations[0].cells.len(), 2);
         let lone = &report.configurations[1].cells[0];

@@ -169,7 +169,7 @@ fn ktap_follows_the_grammar_with_one_subtest_per_kernel() {
     assert_eq!(tests.len(), 1);
     let config = &tests[0];
     assert!(!config.ok, "a worse kernel fails its configuration");
-    assert_eq!(config.description, "usemem, 256 MiB, 2 cpus");
+    assert_eq!(config.description, "usemem, 256 MiB, 2 cpus, tcg");
     let kernels: Vec<(bool, &str, Option<&str>)> = config
         .subtests
         .iter()
@@ -363,7 +363,7 @@ fn junit_parses_and_its_counts_match_its_testcases() {
             ("./bzImage-few (6.1.0-56-cloud-amd64+few)", Some("skipped")),
         ]
     );
-    assert!(cases.iter().all(|c| c.0 == "usemem, 256 MiB, 2 cpus"));
+    assert!(cases.iter().all(|c| c.0 == "usemem, 256 MiB, 2 cpus, tcg"));
 }
 
 #[test]
@@ -451,7 +451,7 @@ fn markdown_tables_are_rectangular_and_escaped() {
         md_cells(rows[2])[0],
         "debian:6.1 (6.1.0-56-cloud-amd64|pipe)"
     );
-    assert!(text.contains("\n## usemem, 256 MiB, 2 cpus\n"));
+    assert!(text.contains("\n## usemem, 256 MiB, 2 cpus, tcg\n"));
 }
 
 #[test]

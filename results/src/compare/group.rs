@@ -13,6 +13,8 @@ pub struct Configuration {
     pub settings: BTreeMap<String, String>,
     pub memory_mib: u64,
     pub cpus: u32,
+    /// tcg or kvm: emulation changes every time, so runs on the two never pool.
+    pub accel: String,
 }
 
 impl Configuration {
@@ -23,6 +25,7 @@ impl Configuration {
             settings: r.settings.clone(),
             memory_mib: r.guest.memory_mib,
             cpus: r.guest.cpus,
+            accel: r.accel.used.clone(),
         }
     }
 }
@@ -104,6 +107,7 @@ pub fn labels(configs: &[&Configuration]) -> Vec<String> {
             parts.extend(c.scenario_params.iter().map(|(k, v)| format!("{k}={v}")));
             parts.push(format!("{} MiB", c.memory_mib));
             parts.push(format!("{} cpus", c.cpus));
+            parts.push(c.accel.clone());
             parts.extend(varying.iter().map(|k| {
                 format!(
                     "{k}={}",
