@@ -135,7 +135,27 @@ fn in_cgroup(name: &str) -> Option<CgroupSpec> {
         memory_max: None,
         memory_high: None,
         oom_group: false,
+        v1: false,
     })
+}
+
+/// The memcg-oom hog: 60% of RAM in /oomlab-hog limited to 30%, v2 or v1.
+fn memcg_hog(v1: bool) -> ProcessSpec {
+    ProcessSpec {
+        start_delay_ms: 200,
+        cgroup: Some(CgroupSpec {
+            name: "oomlab-hog".into(),
+            memory_max: Some("30%".into()),
+            memory_high: None,
+            oom_group: false,
+            v1,
+        }),
+        ..process(
+            "hog",
+            Role::Hog,
+            &[USEMEM, "--percent", "60", "--hold", "forever"],
+        )
+    }
 }
 
 pub const CATALOG: &[Scenario] = &[
@@ -199,25 +219,15 @@ pub const CATALOG: &[Scenario] = &[
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: None,
         params: &[],
-        build: |_| {
-            vec![
-                bystander_8mib(),
-                ProcessSpec {
-                    start_delay_ms: 200,
-                    cgroup: Some(CgroupSpec {
-                        name: "oomlab-hog".into(),
-                        memory_max: Some("30%".into()),
-                        memory_high: None,
-                        oom_group: false,
-                    }),
-                    ..process(
-                        "hog",
-                        Role::Hog,
-                        &[USEMEM, "--percent", "60", "--hold", "forever"],
-                    )
-                },
-            ]
-        },
+        build: |_| vec![bystander_8mib(), memcg_hog(false)],
+    },
+    Scenario {
+        name: "memcg-v1-oom",
+        description: "memcg-oom in a cgroup v1 memory hierarchy (memory.limit_in_bytes): needs a kernel with cgroup v1 memory, which Debian's 6.12 lacks",
+        end: ScenarioEnd::HogsExited,
+        scratch_disk_mib: None,
+        params: &[],
+        build: |_| vec![bystander_8mib(), memcg_hog(true)],
     },
     Scenario {
         name: "oom-adj-herd-idle",

@@ -299,6 +299,55 @@ fn a_missing_scratch_disk_is_a_setup_error_not_a_kernel_result() {
     );
 }
 
+/// cgroup v1 memory: 6.1 has it and kills the hog in its v1 group; Debian's 6.12 is
+/// built without CONFIG_MEMCG_V1, so the run is a setup error naming the controller,
+/// with the failed check in the record, not a kernel result.
+#[test]
+fn a_cgroup_v1_memcg_oom_on_6_1() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &["--kernel", "debian:6.1", "--scenario", "memcg-v1-oom"],
+    );
+    assert_eq!(r["outcome"], "recovered", "{r}");
+    assert_eq!(kill_roles(&r), ["hog"]);
+    assert_eq!(r["kills"][0]["memcg"], "/oomlab-hog", "{r}");
+}
+
+#[test]
+fn a_cgroup_v1_controller_the_kernel_lacks_is_a_setup_error_on_6_12() {
+    let out = tempfile::tempdir().unwrap();
+    let o = run_bounded(
+        oomlab()
+            .args([
+                "run",
+                "--accel",
+                "tcg",
+                "--kernel",
+                "debian:6.12",
+                "--scenario",
+                "memcg-v1-oom",
+                "--out",
+            ])
+            .arg(out.path()),
+        std::time::Duration::from_secs(300),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let r = &records(out.path())[0];
+    assert_eq!(r["outcome"], "error", "{r}");
+    let reason = r["outcome_reason"].as_str().unwrap();
+    assert!(reason.contains("cgroup v1 memory controller"), "{reason}");
+    let failed: Vec<&Value> = r["setup"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1, "{r}");
+    assert_eq!(failed[0]["name"], "cgroup v1 memory controller");
+    assert!(r["kills"].as_array().unwrap().is_empty());
+}
+
 /// The same herd without its advantage recovers. At adj 0 the hog is the top candidate
 /// and goes first. With vm.oom_kill_allocating_task=1 the task that is allocating (the
 /// hog, or a member appending on the disk) is taken at once, with no storm: seen 9 kills

@@ -21,6 +21,8 @@ pub const KMSG_TTY: &str = "/dev/ttyS2";
 /// Start of the line the agent's kmsg forwarder writes when the ring buffer overwrote
 /// records before it read them: `oomlab-kmsg: lost N records`.
 pub const KMSG_LOST_PREFIX: &str = "oomlab-kmsg: lost ";
+/// Where the agent mounts a cgroup v1 memory hierarchy when a scenario asks for one.
+pub const CGROUP_V1_MEMORY: &str = "/run/cgroup-v1-memory";
 /// Prefix of the agent's clock marker written to /dev/kmsg, so the host can measure the
 /// offset between printk timestamps and the agent's CLOCK_MONOTONIC.
 pub const CLOCK_MARKER: &str = "oomlab-agent: clock mono_us=";

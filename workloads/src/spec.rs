@@ -25,8 +25,9 @@ impl Role {
     }
 }
 
-/// A cgroup v2 group a process is started in, created by the agent under
-/// /sys/fs/cgroup before pressure starts.
+/// A memory cgroup a process is started in, created by the agent before pressure
+/// starts: under /sys/fs/cgroup (v2), or with `v1` in a cgroup v1 memory hierarchy the
+/// agent mounts at [`crate::CGROUP_V1_MEMORY`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CgroupSpec {
@@ -38,9 +39,13 @@ pub struct CgroupSpec {
     /// `memory.high`, same forms.
     #[serde(default)]
     pub memory_high: Option<String>,
-    /// `memory.oom.group`: kill the whole group on a memcg OOM.
+    /// `memory.oom.group`: kill the whole group on a memcg OOM (v2 only).
     #[serde(default)]
     pub oom_group: bool,
+    /// A cgroup v1 memory group (`memory.limit_in_bytes`) instead of v2: kernels may be
+    /// built without it (CONFIG_MEMCG_V1 is off in Debian's 6.12).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub v1: bool,
 }
 
 /// One process the agent starts.

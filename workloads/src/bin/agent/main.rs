@@ -74,7 +74,8 @@ fn main() {
     let cgroups = spec
         .processes
         .iter()
-        .filter_map(|p| Some(p.cgroup.as_ref()?.name.clone()))
+        .filter_map(|p| p.cgroup.as_ref())
+        .map(|g| (g.name.clone(), cgroups::dir(g)))
         .collect();
     sampler::spawn(channel.clone(), spec.sample_ms, cgroups);
     let probes = Arc::new(probe::ProbeTable::default());

@@ -7,24 +7,25 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// `cgroups`: the scenario's cgroup names, whose new members are reported each period.
-pub fn spawn(channel: Arc<Channel>, period_ms: u64, cgroups: Vec<String>) {
+/// `cgroups`: the scenario's cgroups (name, directory), whose new members are reported
+/// each period.
+pub fn spawn(channel: Arc<Channel>, period_ms: u64, cgroups: Vec<(String, String)>) {
     let _ = std::thread::Builder::new()
         .name("sampler".into())
         .spawn(move || {
             let mut known: HashSet<u32> = HashSet::new();
             loop {
                 channel.send(&sample());
-                for g in &cgroups {
-                    report_members(&channel, g, &mut known);
+                for (name, dir) in &cgroups {
+                    report_members(&channel, name, dir, &mut known);
                 }
                 std::thread::sleep(Duration::from_millis(period_ms.max(10)));
             }
         });
 }
 
-fn report_members(channel: &Channel, cgroup: &str, known: &mut HashSet<u32>) {
-    let Ok(text) = std::fs::read_to_string(format!("/sys/fs/cgroup/{cgroup}/cgroup.procs")) else {
+fn report_members(channel: &Channel, cgroup: &str, dir: &str, known: &mut HashSet<u32>) {
+    let Ok(text) = std::fs::read_to_string(format!("{dir}/cgroup.procs")) else {
         return;
     };
     let pids: Vec<u32> = text
