@@ -9,12 +9,14 @@ mod compare_cmd;
 mod error;
 mod guest_bins;
 mod parse_log;
+mod precondition;
 mod progress;
 mod qemu;
 mod run;
 mod scenario;
 mod session;
 mod settings;
+mod syscalls;
 mod timeline;
 mod verdict;
 

@@ -390,6 +390,7 @@ fn one_run(
         },
     );
     let console = read_console_stats(settings, &machine, &run.path, &obs);
+    crate::precondition::apply(scenario.precondition(params).as_ref(), &mut v.evidence);
     let ready = obs.agent.iter().find_map(|e| match e {
         Event::Ready {
             release,
@@ -459,6 +460,7 @@ fn one_run(
         max_heartbeat_gap_ms: v.max_heartbeat_gap_ms,
         kill_stats: v.kill_stats,
         console: Some(console),
+        evidence: v.evidence,
         stall_ms: v.stall_ms,
         probe_latency_ms: v.probe_latency_ms,
         psi_memory: v.psi_memory,

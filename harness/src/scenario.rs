@@ -3,6 +3,7 @@
 //! Sizes are relative to guest RAM (usemem reads MemTotal in the guest), so a scenario
 //! works at any `--memory`.
 
+use crate::precondition::Precondition;
 use oomlab_workloads::spec::{CgroupSpec, ProcessSpec, Role, ScenarioEnd};
 use std::collections::BTreeMap;
 
@@ -16,6 +17,9 @@ pub struct Scenario {
     /// What `--param NAME=VALUE` may change, with defaults.
     pub params: &'static [Param],
     build: fn(&Params) -> Vec<ProcessSpec>,
+    /// What the run must show at the first OOM invocation for the scenario to have put
+    /// the kernel where it says (checked against the agent's /proc snapshot).
+    precondition: fn(&Params) -> Option<Precondition>,
 }
 
 /// A whole-number scenario parameter and its allowed range.
@@ -48,6 +52,10 @@ impl Params {
 impl Scenario {
     pub fn processes(&self, params: &Params) -> Vec<ProcessSpec> {
         (self.build)(params)
+    }
+
+    pub fn precondition(&self, params: &Params) -> Option<Precondition> {
+        (self.precondition)(params)
     }
 
     /// Defaults overlaid with `--param NAME=VALUE` arguments; one line on any error.
@@ -158,6 +166,30 @@ fn memcg_hog(v1: bool) -> ProcessSpec {
     }
 }
 
+fn hog_largest() -> Option<Precondition> {
+    Some(Precondition::Largest { role: Role::Hog })
+}
+
+fn hog_in_its_cgroup() -> Option<Precondition> {
+    Some(Precondition::InCgroup {
+        role: Role::Hog,
+        path: "/oomlab-hog".into(),
+    })
+}
+
+/// Above the hog's adj the herd must outrank it; at or below, the hog must lead.
+fn herd_precondition(p: &Params) -> Option<Precondition> {
+    Some(if p.get("herd.adj") > 0 {
+        Precondition::Outranks {
+            role: Role::Expendable,
+            than: Role::Hog,
+            at_least: 1,
+        }
+    } else {
+        Precondition::Largest { role: Role::Hog }
+    })
+}
+
 pub const CATALOG: &[Scenario] = &[
     Scenario {
         name: "usemem",
@@ -165,6 +197,7 @@ pub const CATALOG: &[Scenario] = &[
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: None,
         params: &[],
+        precondition: |_| hog_largest(),
         build: |_| {
             // Give the bystander a moment to map its memory first.
             vec![bystander_8mib(), usemem_hog(200)]
@@ -177,6 +210,7 @@ pub const CATALOG: &[Scenario] = &[
         end: ScenarioEnd::AnyExited,
         scratch_disk_mib: None,
         params: &[],
+        precondition: |_| hog_largest(),
         build: |_| {
             vec![
                 process(
@@ -203,6 +237,7 @@ pub const CATALOG: &[Scenario] = &[
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: None,
         params: &[],
+        precondition: |_| hog_largest(),
         build: |_| {
             vec![
                 bystander_8mib(),
@@ -219,6 +254,7 @@ pub const CATALOG: &[Scenario] = &[
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: None,
         params: &[],
+        precondition: |_| hog_in_its_cgroup(),
         build: |_| vec![bystander_8mib(), memcg_hog(false)],
     },
     Scenario {
@@ -227,6 +263,7 @@ pub const CATALOG: &[Scenario] = &[
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: None,
         params: &[],
+        precondition: |_| hog_in_its_cgroup(),
         build: |_| vec![bystander_8mib(), memcg_hog(true)],
     },
     Scenario {
@@ -235,6 +272,7 @@ pub const CATALOG: &[Scenario] = &[
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: None,
         params: HERD_PARAMS,
+        precondition: herd_precondition,
         build: |p| herd_beside_hog(p, false),
     },
     Scenario {
@@ -243,6 +281,7 @@ pub const CATALOG: &[Scenario] = &[
         end: ScenarioEnd::HogsExited,
         scratch_disk_mib: Some(256),
         params: HERD_PARAMS,
+        precondition: herd_precondition,
         build: |p| herd_beside_hog(p, true),
     },
 ];

@@ -186,6 +186,52 @@ pub struct KillStats {
     pub kills_per_min: Option<f64>,
 }
 
+/// What the guest's processes were doing when the OOM killer was first invoked (a /proc
+/// snapshot by the agent), and whether that shows the scenario's precondition held.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// When the snapshot was taken, ms since pressure start.
+    pub t_ms: Option<i64>,
+    /// The kernel line that triggered it.
+    pub trigger: String,
+    /// User processes in the guest at the time; `processes` keeps the largest.
+    pub processes_total: u32,
+    pub processes: Vec<EvidenceProcess>,
+    /// What the scenario needs to have happened, in words (None: it states nothing).
+    pub precondition: Option<String>,
+    /// Whether the snapshot shows it (None: no precondition, or nothing to check it on).
+    pub precondition_met: Option<bool>,
+    /// What was seen, in words.
+    pub seen: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceProcess {
+    /// `trigger` (read at the OOM invocation) or `before` (the agent's last look before
+    /// it, used when the process was already exiting at the trigger).
+    pub snapshot: String,
+    pub pid: u32,
+    pub role: String,
+    pub comm: String,
+    pub state: String,
+    pub oom_score: Option<i64>,
+    pub oom_score_adj: Option<i32>,
+    pub rss_kb: Option<u64>,
+    pub mlocked_kb: Option<u64>,
+    pub core_dumping: Option<bool>,
+    pub cgroup: Option<String>,
+    pub threads: Vec<EvidenceThread>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceThread {
+    pub tid: u32,
+    pub state: String,
+    pub wchan: Option<String>,
+    /// The system call it was in, by name where known (x86-64 numbers otherwise).
+    pub syscall: Option<String>,
+}
+
 /// What the kernel console cost (docs/verdicts.md, "The console"). Times are printk ms.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConsoleStats {
@@ -314,6 +360,8 @@ pub struct RunRecord {
     pub kill_stats: KillStats,
     #[serde(default)]
     pub console: Option<ConsoleStats>,
+    #[serde(default)]
+    pub evidence: Option<Evidence>,
     #[serde(default)]
     pub stall_ms: Option<u64>,
     #[serde(default)]

@@ -47,6 +47,7 @@ fn record(id: &str, outcome: Outcome) -> RunRecord {
         max_heartbeat_gap_ms: Some(300),
         kill_stats: KillStats::default(),
         console: None,
+        evidence: None,
         stall_ms: Some(0),
         probe_latency_ms: None,
         psi_memory: None,

@@ -45,6 +45,14 @@ pub fn run_one(out: &Path, args: &[&str]) -> Value {
     recs.into_iter().next().unwrap()
 }
 
+/// The record's evidence shows the scenario's precondition held: `claim` is what it
+/// says it needed.
+pub fn assert_evidence(r: &Value, claim: &str) {
+    let e = &r["evidence"];
+    assert_eq!(e["precondition"], claim, "{e}");
+    assert_eq!(e["precondition_met"], true, "seen: {}", e["seen"]);
+}
+
 pub fn records(out: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(out.join("runs.jsonl")).unwrap_or_default();
     text.lines()

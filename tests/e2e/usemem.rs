@@ -17,6 +17,7 @@ fn usemem_recovers(kernel: &str, series: &str) {
     let r = &recs[0];
     let ctx = serde_json::to_string_pretty(r).unwrap();
     assert_eq!(r["outcome"], "recovered", "{ctx}");
+    assert_evidence(r, "the hog is the largest process");
     let release = r["kernel"]["release"].as_str().unwrap();
     assert!(
         release.starts_with(&format!("{series}.")),

@@ -170,6 +170,7 @@ fn a_memcg_oom_kill_is_marked_with_its_cgroup() {
         &["--kernel", "debian:6.1", "--scenario", "memcg-oom"],
     );
     assert_eq!(r["outcome"], "recovered", "{r}");
+    assert_evidence(&r, "the hog is in memory cgroup /oomlab-hog");
     let kills = r["kills"].as_array().unwrap();
     assert!(!kills.is_empty(), "{r}");
     for k in kills {
@@ -197,6 +198,10 @@ fn a_herd_at_adj_1000_is_killed_member_by_member_before_the_hog() {
             "--timeout",
             "150",
         ],
+    );
+    assert_evidence(
+        &r,
+        "at least 1 expendable process(es) outrank every hog by oom_score",
     );
     let roles = kill_roles(&r);
     // Every victim is traced to a role through its cgroup: none is unknown.

@@ -106,10 +106,60 @@ pub enum Event {
         #[serde(default)]
         psi_full_total_us: Option<u64>,
     },
+    /// What the guest's processes were doing when the OOM killer was first invoked,
+    /// from /proc: the evidence that a scenario's precondition held.
+    Evidence {
+        t_ms: u64,
+        /// The kernel log line that triggered the snapshot.
+        trigger: String,
+        /// User processes in /proc at the time (the snapshot keeps the largest).
+        processes_total: u32,
+        processes: Vec<ProcessSnapshot>,
+        /// The agent's own processes as last seen before the trigger (a victim may be
+        /// gone by the time the trigger is read), and when that was.
+        #[serde(default)]
+        before: Vec<ProcessSnapshot>,
+        #[serde(default)]
+        before_t_ms: Option<u64>,
+    },
     /// The pressure phase is over; the agent will power off.
     Done { t_ms: u64, reason: String },
     /// Something went wrong inside the agent (setup failure, its own panic).
     Error { t_ms: u64, message: String },
+}
+
+/// One process in an [`Event::Evidence`] snapshot. Fields are `None` where /proc did
+/// not say (the process died while being read, an older kernel).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSnapshot {
+    pub pid: u32,
+    pub comm: String,
+    /// Process state letter from /proc/PID/stat (R, S, D, Z, ...).
+    pub state: String,
+    pub oom_score: Option<i64>,
+    pub oom_score_adj: Option<i32>,
+    pub rss_kb: Option<u64>,
+    /// `VmLck`: memory the process has mlocked (the oom_reaper cannot free it).
+    pub mlocked_kb: Option<u64>,
+    /// `CoreDumping` (Linux 4.15+): a core dump is being written.
+    pub core_dumping: Option<bool>,
+    /// The memory cgroup path (v2 `0::` line, or the v1 `memory` line).
+    pub cgroup: Option<String>,
+    /// Its threads, the first [`MAX_THREADS`] of them.
+    pub threads: Vec<ThreadSnapshot>,
+}
+
+/// Threads kept per process in a snapshot.
+pub const MAX_THREADS: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadSnapshot {
+    pub tid: u32,
+    pub state: String,
+    /// Where it sleeps (/proc/PID/task/TID/wchan), e.g. `rwsem_down_write_slowpath`.
+    pub wchan: Option<String>,
+    /// The system call it is in (/proc/.../syscall), `None` when running in user space.
+    pub syscall: Option<i64>,
 }
 
 impl Event {
@@ -126,6 +176,7 @@ impl Event {
             | Event::Probe { t_ms, .. }
             | Event::Members { t_ms, .. }
             | Event::Sample { t_ms, .. }
+            | Event::Evidence { t_ms, .. }
             | Event::Done { t_ms, .. }
             | Event::Error { t_ms, .. } => *t_ms,
         }

@@ -3,6 +3,7 @@
 //! victim was, `metrics` computes the numbers. docs/verdicts.md defines all of them.
 
 pub mod console;
+mod evidence;
 mod metrics;
 mod roles;
 mod rules;
@@ -52,6 +53,7 @@ pub struct Verdict {
     pub probe_latency_ms: Option<LatencySummary>,
     pub psi_memory: Option<PsiSummary>,
     pub kernel_reports: KernelReports,
+    pub evidence: Option<oomlab_results::record::Evidence>,
 }
 
 /// When the pressure phase ended: the agent's first SIGKILL of a leftover process, or
@@ -288,9 +290,11 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
         recovered_at.map(|_| seen_by),
         still_killing.then_some(&kill_stats),
     );
+    let evidence = evidence::evidence(&obs.agent, &roles, pressure_start);
     Verdict {
         outcome,
         reason,
+        evidence,
         kills: kills.into_iter().map(|(_, k)| k).collect(),
         wrong_victim_kills,
         overkill_kills,

@@ -69,6 +69,16 @@ impl Roles {
         }
     }
 
+    /// The role of a process seen in /proc: by pid, else by the cgroup it is in.
+    pub(super) fn of_process(&self, pid: u32, cgroup: Option<&str>) -> &'static str {
+        match self.of(pid) {
+            "unknown" => cgroup
+                .and_then(|g| self.by_cgroup.get(g))
+                .map_or("unknown", |r| r.as_str()),
+            known => known,
+        }
+    }
+
     /// `hog`, `expendable`, `bystander`, or `unknown`.
     pub(super) fn of(&self, pid: u32) -> &'static str {
         self.by_pid

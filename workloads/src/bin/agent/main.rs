@@ -7,6 +7,7 @@
 
 mod cgroups;
 mod channel;
+mod evidence;
 mod fault;
 mod heartbeat;
 mod kmsg;
@@ -90,6 +91,7 @@ fn main() {
         spec.probe_kib,
         stall_probe_after,
     );
+    evidence::spawn(channel.clone());
     let reason = supervisor::run(&channel, &spec, &probes);
     finish(&channel, None, &reason);
 }

@@ -109,6 +109,7 @@ fn start_process(channel: &Channel, p: &ProcessSpec, tracked: &mut HashMap<u32, 
     match cmd.spawn() {
         Ok(child) => {
             let pid = child.id();
+            crate::evidence::track(pid);
             // The agent reaps with waitpid(-1); the Child handle is not needed.
             drop(child);
             tracked.insert(

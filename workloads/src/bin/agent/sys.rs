@@ -206,6 +206,18 @@ pub fn ensure_std_fds() {
     }
 }
 
+/// Whether `fd` becomes readable within `timeout_ms` (false on timeout or error).
+pub fn readable_within(fd: std::os::fd::RawFd, timeout_ms: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, and the count says so.
+    let n = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+    n > 0 && p.revents & libc::POLLIN != 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_i32;

@@ -1,0 +1,426 @@
+//! What a scenario claims to put the kernel into, checked against the agent's /proc
+//! snapshot at the first OOM invocation: a run can then say whether the scenario did
+//! what it names (the victim really was in mmap, really was dumping core, ...).
+
+use crate::syscalls;
+use oomlab_results::record::{Evidence, EvidenceProcess, EvidenceThread};
+use oomlab_workloads::spec::Role;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Precondition {
+    /// A process of `role` is alive and the largest by RSS.
+    Largest { role: Role },
+    /// A process of `role` is in memory cgroup `path`.
+    InCgroup { role: Role, path: String },
+    /// At least `at_least` threads of `role`'s processes are in one of `states` (any,
+    /// if empty) and in one of `syscalls` or asleep in a function whose name contains one
+    /// of `wchan` (either, if both are empty).
+    Threads {
+        role: Role,
+        #[serde(default)]
+        states: Vec<String>,
+        #[serde(default)]
+        syscalls: Vec<String>,
+        #[serde(default)]
+        wchan: Vec<String>,
+        #[serde(default = "one")]
+        at_least: u32,
+    },
+    /// A process of `role` is writing a core dump.
+    CoreDumping { role: Role },
+    /// A process of `role` has at least `min_kb` mlocked.
+    Mlocked { role: Role, min_kb: u64 },
+    /// At least `at_least` processes of `role` have a higher oom_score than every
+    /// process of `than`.
+    Outranks {
+        role: Role,
+        than: Role,
+        at_least: u32,
+    },
+    /// Every one of these.
+    AllOf { all: Vec<Precondition> },
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Precondition {
+    /// Names in a scenario file that must exist (syscalls), checked before any boot.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Precondition::Threads { syscalls: s, .. } => {
+                match s.iter().find(|n| !syscalls::known(n)) {
+                    Some(bad) => Err(format!("unknown system call {bad:?} in precondition")),
+                    None => Ok(()),
+                }
+            }
+            Precondition::AllOf { all } => all.iter().try_for_each(Precondition::validate),
+            _ => Ok(()),
+        }
+    }
+
+    /// The claim in words, for the record.
+    pub fn describe(&self) -> String {
+        match self {
+            Precondition::Largest { role } => {
+                format!("the {} is the largest process", role.as_str())
+            }
+            Precondition::InCgroup { role, path } => {
+                format!("the {} is in memory cgroup {path}", role.as_str())
+            }
+            Precondition::Threads {
+                role,
+                states,
+                syscalls,
+                wchan,
+                at_least,
+            } => {
+                let mut s = format!("at least {at_least} {} thread(s)", role.as_str());
+                if !states.is_empty() {
+                    s += &format!(" in state {}", states.join("/"));
+                }
+                let mut places: Vec<String> = syscalls.iter().map(|c| format!("{c}()")).collect();
+                places.extend(wchan.iter().map(|w| format!("*{w}*")));
+                if !places.is_empty() {
+                    s += &format!(" in {}", places.join(" or "));
+                }
+                s
+            }
+            Precondition::CoreDumping { role } => format!("the {} is dumping core", role.as_str()),
+            Precondition::Mlocked { role, min_kb } => {
+                format!("the {} has at least {min_kb} kB mlocked", role.as_str())
+            }
+            Precondition::Outranks {
+                role,
+                than,
+                at_least,
+            } => format!(
+                "at least {at_least} {} process(es) outrank every {} by oom_score",
+                role.as_str(),
+                than.as_str()
+            ),
+            Precondition::AllOf { all } => all
+                .iter()
+                .map(Precondition::describe)
+                .collect::<Vec<_>>()
+                .join("; and "),
+        }
+    }
+
+    /// Whether the snapshot shows the claim, and what was seen.
+    pub fn check(&self, ev: &Evidence) -> (bool, String) {
+        let of = |role: &Role| -> Vec<&EvidenceProcess> {
+            ev.processes
+                .iter()
+                .filter(|p| p.role == role.as_str())
+                .collect()
+        };
+        let alive = |p: &&EvidenceProcess| p.state != "Z" && p.state != "X";
+        match self {
+            Precondition::Largest { role } => {
+                let largest = ev
+                    .processes
+                    .iter()
+                    .filter(alive)
+                    .max_by_key(|p| p.rss_kb.unwrap_or(0));
+                match largest {
+                    Some(p) => (
+                        p.role == role.as_str(),
+                        format!(
+                            "largest: {} (pid {}, {}, {} kB)",
+                            p.comm,
+                            p.pid,
+                            p.role,
+                            p.rss_kb.unwrap_or(0)
+                        ),
+                    ),
+                    None => (false, "no live process in the snapshot".into()),
+                }
+            }
+            Precondition::InCgroup { role, path } => {
+                let cgroups: Vec<String> = of(role)
+                    .iter()
+                    .map(|p| p.cgroup.clone().unwrap_or_default())
+                    .collect();
+                (
+                    cgroups.iter().any(|c| c == path),
+                    format!("{} cgroups: {}", role.as_str(), list(&cgroups)),
+                )
+            }
+            Precondition::Threads {
+                role,
+                states,
+                syscalls,
+                wchan,
+                at_least,
+            } => {
+                let matches = |t: &EvidenceThread| {
+                    let state_ok = states.is_empty() || states.contains(&t.state);
+                    let place_ok = (syscalls.is_empty() && wchan.is_empty())
+                        || t.syscall.as_ref().is_some_and(|s| syscalls.contains(s))
+                        || t.wchan
+                            .as_ref()
+                            .is_some_and(|w| wchan.iter().any(|x| w.contains(x.as_str())));
+                    state_ok && place_ok
+                };
+                let procs = of(role);
+                let threads: Vec<&EvidenceThread> = procs.iter().flat_map(|p| &p.threads).collect();
+                let hits: Vec<String> = threads
+                    .iter()
+                    .filter(|t| matches(t))
+                    .map(|t| describe_thread(t))
+                    .collect();
+                let all: Vec<String> = threads
+                    .iter()
+                    .take(12)
+                    .map(|t| describe_thread(t))
+                    .collect();
+                (
+                    hits.len() as u32 >= *at_least,
+                    format!(
+                        "{} of {} {} threads match ({}); threads: {}",
+                        hits.len(),
+                        threads.len(),
+                        role.as_str(),
+                        list(&hits),
+                        list(&all)
+                    ),
+                )
+            }
+            Precondition::CoreDumping { role } => {
+                let flags: Vec<String> = of(role)
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "pid {} CoreDumping {}",
+                            p.pid,
+                            p.core_dumping.map_or("?", |d| if d { "1" } else { "0" })
+                        )
+                    })
+                    .collect();
+                (
+                    of(role).iter().any(|p| p.core_dumping == Some(true)),
+                    list(&flags),
+                )
+            }
+            Precondition::Mlocked { role, min_kb } => {
+                let locked: Vec<u64> = of(role).iter().map(|p| p.mlocked_kb.unwrap_or(0)).collect();
+                (
+                    locked.iter().any(|k| k >= min_kb),
+                    format!(
+                        "{} mlocked kB: {}",
+                        role.as_str(),
+                        list(&locked.iter().map(u64::to_string).collect::<Vec<_>>())
+                    ),
+                )
+            }
+            Precondition::Outranks {
+                role,
+                than,
+                at_least,
+            } => {
+                let top_other = of(than).iter().filter_map(|p| p.oom_score).max();
+                let ahead = of(role)
+                    .iter()
+                    .filter(|p| p.oom_score.zip(top_other).is_some_and(|(s, t)| s > t))
+                    .count() as u32;
+                (
+                    top_other.is_some() && ahead >= *at_least,
+                    format!(
+                        "{ahead} {} process(es) in the snapshot outrank the {} (oom_score {})",
+                        role.as_str(),
+                        than.as_str(),
+                        top_other.map_or("unknown".into(), |s| s.to_string())
+                    ),
+                )
+            }
+            Precondition::AllOf { all } => {
+                let results: Vec<(bool, String)> = all.iter().map(|p| p.check(ev)).collect();
+                (
+                    results.iter().all(|r| r.0),
+                    results
+                        .into_iter()
+                        .map(|r| r.1)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            }
+        }
+    }
+}
+
+fn describe_thread(t: &EvidenceThread) -> String {
+    let mut s = format!("{} {}", t.tid, t.state);
+    if let Some(c) = &t.syscall {
+        s += &format!(" {c}()");
+    }
+    if let Some(w) = &t.wchan {
+        s += &format!(" @{w}");
+    }
+    s
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// Fill in the record's precondition fields from the scenario's claim.
+pub fn apply(claim: Option<&Precondition>, evidence: &mut Option<Evidence>) {
+    let Some(claim) = claim else { return };
+    if let Some(ev) = evidence.as_mut() {
+        let (met, seen) = claim.check(ev);
+        ev.precondition = Some(claim.describe());
+        ev.precondition_met = Some(met);
+        ev.seen = seen;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thread(tid: u32, state: &str, syscall: Option<&str>, wchan: Option<&str>) -> EvidenceThread {
+        EvidenceThread {
+            tid,
+            state: state.into(),
+            syscall: syscall.map(Into::into),
+            wchan: wchan.map(Into::into),
+        }
+    }
+
+    fn process(
+        pid: u32,
+        role: &str,
+        rss_kb: u64,
+        score: i64,
+        threads: Vec<EvidenceThread>,
+    ) -> EvidenceProcess {
+        EvidenceProcess {
+            pid,
+            role: role.into(),
+            comm: "x".into(),
+            state: "R".into(),
+            oom_score: Some(score),
+            rss_kb: Some(rss_kb),
+            threads,
+            ..Default::default()
+        }
+    }
+
+    fn snapshot() -> Evidence {
+        Evidence {
+            processes: vec![
+                process(
+                    10,
+                    "hog",
+                    200_000,
+                    700,
+                    vec![
+                        thread(10, "R", None, None),
+                        thread(11, "D", Some("mmap"), Some("rwsem_down_write_slowpath")),
+                        thread(12, "S", Some("futex"), Some("futex_wait_queue")),
+                    ],
+                ),
+                process(20, "expendable", 100, 1001, vec![]),
+                process(21, "expendable", 100, 1001, vec![]),
+                process(30, "bystander", 8_000, 20, vec![]),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn thread_claims_match_state_syscall_and_wchan() {
+        let ev = snapshot();
+        let in_mmap = Precondition::Threads {
+            role: Role::Hog,
+            states: vec![],
+            syscalls: vec!["mmap".into(), "munmap".into()],
+            wchan: vec![],
+            at_least: 1,
+        };
+        let (met, seen) = in_mmap.check(&ev);
+        assert!(met, "{seen}");
+        assert!(
+            seen.contains("11 D mmap() @rwsem_down_write_slowpath"),
+            "{seen}"
+        );
+        let two_in_d = Precondition::Threads {
+            role: Role::Hog,
+            states: vec!["D".into()],
+            syscalls: vec![],
+            wchan: vec!["rwsem".into()],
+            at_least: 2,
+        };
+        assert!(!two_in_d.check(&ev).0);
+        assert_eq!(
+            two_in_d.describe(),
+            "at least 2 hog thread(s) in state D in *rwsem*"
+        );
+    }
+
+    #[test]
+    fn size_rank_cgroup_and_flags() {
+        let mut ev = snapshot();
+        assert!(Precondition::Largest { role: Role::Hog }.check(&ev).0);
+        assert!(
+            !Precondition::Largest {
+                role: Role::Bystander
+            }
+            .check(&ev)
+            .0
+        );
+        let outranks = Precondition::Outranks {
+            role: Role::Expendable,
+            than: Role::Hog,
+            at_least: 2,
+        };
+        assert!(outranks.check(&ev).0);
+        assert!(!Precondition::CoreDumping { role: Role::Hog }.check(&ev).0);
+        ev.processes[0].core_dumping = Some(true);
+        ev.processes[0].mlocked_kb = Some(4096);
+        ev.processes[0].cgroup = Some("/oomlab-hog".into());
+        let all = Precondition::AllOf {
+            all: vec![
+                Precondition::CoreDumping { role: Role::Hog },
+                Precondition::Mlocked {
+                    role: Role::Hog,
+                    min_kb: 4096,
+                },
+                Precondition::InCgroup {
+                    role: Role::Hog,
+                    path: "/oomlab-hog".into(),
+                },
+            ],
+        };
+        let (met, seen) = all.check(&ev);
+        assert!(met, "{seen}");
+        let mut none = None;
+        apply(Some(&all), &mut none);
+        assert_eq!(none, None);
+        let mut some = Some(ev);
+        apply(Some(&all), &mut some);
+        let ev = some.unwrap();
+        assert_eq!(ev.precondition_met, Some(true));
+        assert!(ev.precondition.unwrap().contains("dumping core"));
+    }
+
+    #[test]
+    fn unknown_syscalls_are_refused() {
+        let p = Precondition::Threads {
+            role: Role::Hog,
+            states: vec![],
+            syscalls: vec!["mmap".into(), "frob".into()],
+            wchan: vec![],
+            at_least: 1,
+        };
+        assert!(p.validate().unwrap_err().contains("frob"));
+    }
+}

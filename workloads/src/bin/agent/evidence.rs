@@ -1,0 +1,260 @@
+//! At the first OOM invocation, snapshot what the guest's processes are doing, from
+//! /proc: thread states, where they sleep, which system call they are in, whether a
+//! core dump is in progress, mlocked memory, memory cgroup, oom_score. The host checks
+//! a scenario's precondition against it (did the victim really hold mmap_lock, was it
+//! dumping core?), so a result can say whether the scenario did what it claims.
+//!
+//! The trigger is the kernel's own `invoked oom-killer` record, read from /dev/kmsg as
+//! it is stored. The killer may have finished with its victim by the time user space
+//! reads it, so the processes the agent started are also snapshotted every
+//! [`BEFORE_PERIOD_MS`] while pressure is on, and the last of those goes along.
+
+use crate::channel::Channel;
+use crate::sys;
+use oomlab_workloads::event::{Event, ProcessSnapshot, ThreadSnapshot, MAX_THREADS};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, Mutex};
+
+/// Processes kept in a snapshot, largest first: a herd of hundreds would make the
+/// snapshot slow exactly when the guest is shortest of CPU.
+const MAX_PROCESSES: usize = 48;
+const TRIGGER: &str = "invoked oom-killer";
+/// How often the agent's own processes are snapshotted before the trigger: a few
+/// processes, so the cost stays small.
+const BEFORE_PERIOD_MS: i32 = 250;
+
+static TRACKED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// A process the agent started: part of every snapshot before the trigger.
+pub fn track(pid: u32) {
+    if let Ok(mut t) = TRACKED.lock() {
+        t.push(pid);
+    }
+}
+
+pub fn spawn(channel: Arc<Channel>) {
+    let Ok(mut kmsg) = std::fs::File::open("/dev/kmsg") else {
+        return;
+    };
+    // Only records from now on: the boot log holds no OOM.
+    let _ = kmsg.seek(SeekFrom::End(0));
+    let _ = std::thread::Builder::new()
+        .name("evidence".into())
+        .spawn(move || {
+            let mut record = [0u8; 8192];
+            let mut before: Vec<ProcessSnapshot> = Vec::new();
+            let mut before_t_ms = None;
+            loop {
+                if !sys::readable_within(kmsg.as_raw_fd(), BEFORE_PERIOD_MS) {
+                    let pids = TRACKED.lock().map(|t| t.clone()).unwrap_or_default();
+                    if !pids.is_empty() {
+                        before = pids.into_iter().filter_map(process).collect();
+                        before_t_ms = Some(sys::monotonic_ms());
+                    }
+                    continue;
+                }
+                match kmsg.read(&mut record) {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        let text = String::from_utf8_lossy(&record[..n]);
+                        let Some(message) = text.split_once(';').map(|(_, m)| m) else {
+                            continue;
+                        };
+                        if message.contains(TRIGGER) {
+                            let line = message.lines().next().unwrap_or("").to_string();
+                            channel.send(&snapshot(line, before, before_t_ms));
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+}
+
+fn snapshot(trigger: String, before: Vec<ProcessSnapshot>, before_t_ms: Option<u64>) -> Event {
+    let t_ms = sys::monotonic_ms();
+    let me = std::process::id();
+    // Rank by the rss field of /proc/PID/stat first, so only the kept ones are read whole.
+    let mut ranked: Vec<(u64, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let (_, _, ppid) = parse_stat(&stat)?;
+            (pid != 2 && ppid != 2).then(|| (stat_rss_pages(&stat).unwrap_or(0), pid))
+        })
+        .collect();
+    let processes_total = ranked.len() as u32;
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
+    let processes = ranked
+        .into_iter()
+        .take(MAX_PROCESSES)
+        .filter_map(|(_, pid)| process(pid))
+        .collect();
+    Event::Evidence {
+        t_ms,
+        trigger,
+        processes_total,
+        processes,
+        before,
+        before_t_ms,
+    }
+}
+
+/// Field 24 of /proc/PID/stat: resident pages.
+fn stat_rss_pages(stat: &str) -> Option<u64> {
+    let after = stat.get(stat.rfind(')')? + 1..)?;
+    // Fields after the comm start at field 3 (state); rss is field 24.
+    after.split_whitespace().nth(24 - 3)?.parse().ok()
+}
+
+/// One user process; `None` for kernel threads and processes gone while reading.
+fn process(pid: u32) -> Option<ProcessSnapshot> {
+    let dir = format!("/proc/{pid}");
+    let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
+    let (comm, state, ppid) = parse_stat(&stat)?;
+    // Kernel threads are kthreadd (2) and its children.
+    if pid == 2 || ppid == 2 {
+        return None;
+    }
+    let status = std::fs::read_to_string(format!("{dir}/status")).unwrap_or_default();
+    let read_num = |file: &str| -> Option<i64> {
+        std::fs::read_to_string(format!("{dir}/{file}"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let mut threads: Vec<ThreadSnapshot> = std::fs::read_dir(format!("{dir}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .take(MAX_THREADS)
+        .filter_map(|tid| thread(&dir, tid))
+        .collect();
+    threads.sort_by_key(|t| t.tid);
+    Some(ProcessSnapshot {
+        pid,
+        comm,
+        state,
+        oom_score: read_num("oom_score"),
+        oom_score_adj: read_num("oom_score_adj").map(|v| v as i32),
+        rss_kb: status_kb(&status, "VmRSS:"),
+        mlocked_kb: status_kb(&status, "VmLck:"),
+        core_dumping: status_field(&status, "CoreDumping:").map(|v| v == "1"),
+        cgroup: std::fs::read_to_string(format!("{dir}/cgroup"))
+            .ok()
+            .and_then(|c| memory_cgroup(&c)),
+        threads,
+    })
+}
+
+fn thread(dir: &str, tid: u32) -> Option<ThreadSnapshot> {
+    let task = format!("{dir}/task/{tid}");
+    let (_, state, _) = parse_stat(&std::fs::read_to_string(format!("{task}/stat")).ok()?)?;
+    let wchan = std::fs::read_to_string(format!("{task}/wchan"))
+        .ok()
+        .map(|w| w.trim().to_string())
+        .filter(|w| !w.is_empty() && w != "0");
+    let syscall = std::fs::read_to_string(format!("{task}/syscall"))
+        .ok()
+        .and_then(|s| parse_syscall(&s));
+    Some(ThreadSnapshot {
+        tid,
+        state,
+        wchan,
+        syscall,
+    })
+}
+
+/// `PID (COMM) STATE PPID ...`; COMM may hold spaces and parentheses.
+fn parse_stat(stat: &str) -> Option<(String, String, u32)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat.get(open + 1..close)?.to_string();
+    let mut rest = stat.get(close + 1..)?.split_whitespace();
+    let state = rest.next()?.to_string();
+    let ppid = rest.next()?.parse().ok()?;
+    Some((comm, state, ppid))
+}
+
+fn status_field<'a>(status: &'a str, key: &str) -> Option<&'a str> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .map(str::trim)
+}
+
+fn status_kb(status: &str, key: &str) -> Option<u64> {
+    status_field(status, key)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The v2 path (`0::/x`), or the v1 memory hierarchy's (`N:memory:/x`).
+fn memory_cgroup(cgroup: &str) -> Option<String> {
+    let lines: Vec<(&str, &str)> = cgroup
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, controllers, path) = (f.next()?, f.next()?, f.next()?);
+            Some((controllers, path))
+        })
+        .collect();
+    lines
+        .iter()
+        .find(|(c, _)| c.split(',').any(|c| c == "memory"))
+        .or_else(|| lines.iter().find(|(c, _)| c.is_empty()))
+        .map(|(_, p)| p.to_string())
+}
+
+/// `/proc/.../syscall`: the number and arguments, `running`, or `-1 ...` (not in one).
+fn parse_syscall(text: &str) -> Option<i64> {
+    let nr: i64 = text.split_whitespace().next()?.parse().ok()?;
+    (nr >= 0).then_some(nr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_stat_status_cgroup_and_syscall() {
+        assert_eq!(
+            parse_stat("123 (my (odd) comm) D 1 123 123 0 -1"),
+            Some(("my (odd) comm".into(), "D".into(), 1))
+        );
+        assert_eq!(parse_stat("garbage"), None);
+        let stat = "140 (usemem) R 1 140 0 0 -1 4194560 50 0 0 0 10 20 0 0 20 0 1 0 300 900000000 51234 18446744073709551615";
+        assert_eq!(stat_rss_pages(stat), Some(51234));
+        let status = "Name:\tusemem\nVmLck:\t  204800 kB\nVmRSS:\t  300000 kB\nCoreDumping:\t1\n";
+        assert_eq!(status_kb(status, "VmRSS:"), Some(300_000));
+        assert_eq!(status_kb(status, "VmLck:"), Some(204_800));
+        assert_eq!(status_field(status, "CoreDumping:"), Some("1"));
+        assert_eq!(status_kb(status, "VmSwap:"), None);
+        assert_eq!(
+            memory_cgroup("0::/oomlab-hog\n"),
+            Some("/oomlab-hog".into())
+        );
+        assert_eq!(
+            memory_cgroup("3:cpu,cpuacct:/\n2:memory:/oomlab-hog\n1:name=systemd:/\n"),
+            Some("/oomlab-hog".into())
+        );
+        assert_eq!(
+            parse_syscall("9 0x0 0x400000 0x3 0x22 0xffffffffffffffff 0x0 0x7ffd 0x7f"),
+            Some(9)
+        );
+        assert_eq!(parse_syscall("running"), None);
+        assert_eq!(parse_syscall("-1 0x7ffd 0x4011"), None);
+    }
+}
