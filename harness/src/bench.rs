@@ -44,10 +44,10 @@ pub fn run(o: &BenchOptions, progress: &Progress) -> Result<(), CliError> {
     let tools = Tools::find(o.cache_dir.as_deref())?;
     let work = tempfile::tempdir().map_err(|e| CliError::Internal(e.to_string()))?;
     let mut opts = run_options(o, work.path());
-    let usemem = crate::scenario::find("usemem").map_err(CliError::Internal)?;
+    let usemem = crate::scenario::resolve("usemem", &[]).map_err(CliError::Internal)?;
     let prepared = run::prepare(
         &opts,
-        usemem,
+        &usemem,
         ConsoleDevice::Serial,
         &o.kernel,
         &spec,

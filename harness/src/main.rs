@@ -14,6 +14,7 @@ mod progress;
 mod qemu;
 mod run;
 mod scenario;
+mod scenario_file;
 mod session;
 mod settings;
 mod syscalls;

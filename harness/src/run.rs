@@ -87,11 +87,18 @@ pub(crate) struct Prepared {
 
 pub fn run(opts: &RunOptions, progress: &Progress) -> Result<Vec<RunRecord>, CliError> {
     // Check every input before anything slow happens.
-    let scenario = scenario::find(&opts.scenario).map_err(CliError::Usage)?;
-    let params = scenario
-        .params_from(&opts.params)
-        .map_err(CliError::Usage)?;
-    let settings = settings::resolve(&opts.sets).map_err(CliError::Usage)?;
+    let plan = scenario::resolve(&opts.scenario, &opts.params).map_err(CliError::Usage)?;
+    let mut settings = settings::resolve(&opts.sets).map_err(CliError::Usage)?;
+    // The scenario's own sysctls, unless --set says otherwise.
+    for (k, v) in &plan.sysctls {
+        if !opts
+            .sets
+            .iter()
+            .any(|s| s.split('=').next().map(str::trim) == Some(k))
+        {
+            settings.sysctls.insert(k.clone(), v.clone());
+        }
+    }
     if opts.memory_mib < 64 || opts.cpus == 0 || opts.reps == 0 {
         return Err(CliError::Usage(
             "--memory must be at least 64 (MiB), --cpus and --reps at least 1".into(),
@@ -110,7 +117,7 @@ pub fn run(opts: &RunOptions, progress: &Progress) -> Result<Vec<RunRecord>, Cli
     for (spec_text, spec) in &specs {
         let prepared = prepare(
             opts,
-            scenario,
+            &plan,
             settings.console.device,
             spec_text,
             spec,
@@ -119,9 +126,8 @@ pub fn run(opts: &RunOptions, progress: &Progress) -> Result<Vec<RunRecord>, Cli
         )?;
         for rep in 0..opts.reps {
             let record = one_run(
-                &params,
                 opts,
-                scenario,
+                &plan,
                 &settings,
                 &prepared,
                 &store,
@@ -170,7 +176,7 @@ impl Tools {
 
 pub(crate) fn prepare(
     opts: &RunOptions,
-    scenario: &scenario::Scenario,
+    plan: &scenario::Plan,
     console: ConsoleDevice,
     spec_text: &str,
     spec: &KernelSpec,
@@ -184,15 +190,17 @@ pub(crate) fn prepare(
     })
     .map_err(|e| CliError::Usage(e.to_string()))?;
     let mut modules: Vec<&str> = opts.load_modules.iter().map(String::as_str).collect();
-    if scenario.scratch_disk_mib.is_some() {
+    if plan.scratch_disk_mib.is_some() {
         modules.extend(scenario::SCRATCH_MODULES);
     }
     modules.extend(console.modules());
-    let base_initrd = initramfs::build_base(&kernel, &tools.agent, &tools.files, &modules, cache)
+    let mut files = tools.files.clone();
+    files.extend(plan.files.iter().cloned());
+    let base_initrd = initramfs::build_base(&kernel, &tools.agent, &files, &modules, cache)
         .map_err(|e| match e {
-        oomlab_vm_images::Error::Io { .. } => CliError::Internal(e.to_string()),
-        _ => CliError::Usage(e.to_string()),
-    })?;
+            oomlab_vm_images::Error::Io { .. } => CliError::Internal(e.to_string()),
+            _ => CliError::Usage(e.to_string()),
+        })?;
     let probe_kernel = kernel.bzimage.clone();
     let probe_base = base_initrd.clone();
     let accel = accel::choose(opts.accel, qemu_version, &cache.root, move || {
@@ -249,8 +257,7 @@ pub(crate) fn probe_only_spec(run_id: &str) -> GuestSpec {
 fn run_spec(
     opts: &RunOptions,
     run_id: &str,
-    scenario: &scenario::Scenario,
-    params: &scenario::Params,
+    plan: &scenario::Plan,
     settings: &settings::Settings,
 ) -> GuestSpec {
     // The guest ends its pressure phase on its own a little before the harness's
@@ -258,7 +265,7 @@ fn run_spec(
     let timeout_ms = opts.timeout.as_millis() as u64;
     GuestSpec {
         run_id: run_id.to_string(),
-        scenario: scenario.name.to_string(),
+        scenario: plan.name.clone(),
         probe_only: false,
         heartbeat_ms: opts.heartbeat_ms,
         sample_ms: 500,
@@ -267,9 +274,9 @@ fn run_spec(
         settle_ms: opts.settle_ms,
         max_pressure_ms: timeout_ms.saturating_sub(15_000).max(timeout_ms * 3 / 4),
         sysctls: settings.sysctls.clone(),
-        processes: scenario.processes(params),
-        end: scenario.end,
-        mounts: scenario
+        processes: plan.processes.clone(),
+        end: plan.end,
+        mounts: plan
             .scratch_disk_mib
             .map(|_| MountSpec {
                 device: "/dev/vda".into(),
@@ -301,9 +308,8 @@ fn new_run_id(scenario: &str, release: &str, rep: u32) -> String {
 
 #[allow(clippy::too_many_arguments)]
 fn one_run(
-    params: &scenario::Params,
     opts: &RunOptions,
-    scenario: &scenario::Scenario,
+    plan: &scenario::Plan,
     settings: &settings::Settings,
     prepared: &Prepared,
     store: &Store,
@@ -312,14 +318,14 @@ fn one_run(
     progress: &Progress,
 ) -> Result<RunRecord, CliError> {
     let kernel = &prepared.kernel;
-    let run_id = new_run_id(scenario.name, &kernel.release, rep);
+    let run_id = new_run_id(&plan.name, &kernel.release, rep);
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let run = store
         .begin_run(&run_id)
         .map_err(|e| CliError::Internal(e.to_string()))?;
-    let line = progress.guest(&format!("{} {} r{rep}", kernel.spec, scenario.name));
+    let line = progress.guest(&format!("{} {} r{rep}", kernel.spec, plan.name));
 
-    let spec = run_spec(opts, &run_id, scenario, params, settings);
+    let spec = run_spec(opts, &run_id, plan, settings);
     let initrd = run.path.join(RUN_INITRD);
     let written = std::fs::write(run.path.join(SPEC_FILE), spec.to_json())
         .map_err(|e| e.to_string())
@@ -327,7 +333,7 @@ fn one_run(
             initramfs::write_run_initrd(&prepared.base_initrd, &spec.to_json(), &initrd)
                 .map_err(|e| e.to_string())
         })
-        .and_then(|_| match scenario.scratch_disk_mib {
+        .and_then(|_| match plan.scratch_disk_mib {
             Some(mib) => make_scratch_disk(&run.path.join(SCRATCH_IMAGE), mib),
             None => Ok(()),
         });
@@ -346,7 +352,7 @@ fn one_run(
         kernel: kernel.bzimage.clone(),
         initrd: initrd.clone(),
         cmdline: cmdline.clone(),
-        drives: scenario
+        drives: plan
             .scratch_disk_mib
             .filter(|_| opts.inject != Some(Fault::DetachScratchDisk))
             .map(|_| SCRATCH_IMAGE.to_string())
@@ -390,7 +396,7 @@ fn one_run(
         },
     );
     let console = read_console_stats(settings, &machine, &run.path, &obs);
-    crate::precondition::apply(scenario.precondition(params).as_ref(), &mut v.evidence);
+    crate::precondition::apply(plan.precondition.as_ref(), &mut v.evidence);
     let ready = obs.agent.iter().find_map(|e| match e {
         Event::Ready {
             release,
@@ -420,8 +426,8 @@ fn one_run(
         schema: SCHEMA_VERSION,
         run_id: run_id.clone(),
         started_at,
-        scenario: scenario.name.to_string(),
-        scenario_params: params.to_map(),
+        scenario: plan.name.clone(),
+        scenario_params: plan.params.clone(),
         kernel: KernelInfo {
             spec: kernel.spec.clone(),
             release: kernel.release.clone(),

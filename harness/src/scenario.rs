@@ -129,6 +129,7 @@ fn process(name: &str, role: Role, argv: &[&str]) -> ProcessSpec {
         oom_score_adj: 0,
         start_delay_ms: 0,
         cgroup: None,
+        rlimits: BTreeMap::new(),
     }
 }
 
@@ -340,11 +341,62 @@ fn bystander_8mib() -> ProcessSpec {
     )
 }
 
+/// A scenario ready to run: a built-in with its parameters applied, or a scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub name: String,
+    pub description: String,
+    /// Parameters as used (defaults included), as recorded.
+    pub params: BTreeMap<String, String>,
+    pub processes: Vec<ProcessSpec>,
+    pub end: ScenarioEnd,
+    /// A throwaway ext4 scratch disk of this many MiB, mounted at /scratch.
+    pub scratch_disk_mib: Option<u64>,
+    pub precondition: Option<Precondition>,
+    /// Sysctls the scenario itself needs; `--set` overrides them.
+    pub sysctls: BTreeMap<String, String>,
+    /// Host programs the scenario runs (a file's own programs), copied into the guest.
+    pub files: Vec<oomlab_vm_images::initramfs::GuestFile>,
+    /// The scenario file, for a file.
+    pub source: Option<std::path::PathBuf>,
+}
+
+impl Scenario {
+    pub fn plan(&self, params: &Params) -> Plan {
+        Plan {
+            name: self.name.to_string(),
+            description: self.description.to_string(),
+            params: params.to_map(),
+            processes: self.processes(params),
+            end: self.end,
+            scratch_disk_mib: self.scratch_disk_mib,
+            precondition: self.precondition(params),
+            sysctls: BTreeMap::new(),
+            files: vec![],
+            source: None,
+        }
+    }
+}
+
+/// `--scenario` (a built-in name or a scenario file) with `--param`s, as a plan.
+pub fn resolve(arg: &str, params: &[String]) -> Result<Plan, String> {
+    if crate::scenario_file::is_file(arg) {
+        if let Some(p) = params.first() {
+            return Err(format!(
+                "--param {p:?}: scenario files take no parameters; edit {arg} instead"
+            ));
+        }
+        return crate::scenario_file::load(std::path::Path::new(arg));
+    }
+    let s = find(arg)?;
+    Ok(s.plan(&s.params_from(params)?))
+}
+
 pub fn find(name: &str) -> Result<&'static Scenario, String> {
     CATALOG.iter().find(|s| s.name == name).ok_or_else(|| {
         let known: Vec<&str> = CATALOG.iter().map(|s| s.name).collect();
         format!(
-            "unknown scenario {name:?}; known scenarios: {} (see `oomlab scenarios list`)",
+            "unknown scenario {name:?}; known scenarios: {} (see `oomlab scenarios list`), or a path to a .toml scenario file",
             known.join(", ")
         )
     })

@@ -79,6 +79,34 @@ fn bad_setting() {
 }
 
 #[test]
+fn bad_scenario_files_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "[[process]]\nname = \"hog\"\nrole = \"hog\"\nargv = [\"stress-ng\", \"--vm\", \"1\"]\n",
+    )
+    .unwrap();
+    let arg = file.to_str().unwrap();
+    one_line_error(
+        &["run", "--scenario", arg],
+        dir.path(),
+        &format!("{arg}:4: unknown program \"stress-ng\""),
+    );
+    std::fs::write(&file, "[[process]]\nname = \"hog\"\nrolle = \"hog\"\n").unwrap();
+    one_line_error(
+        &["run", "--scenario", arg],
+        dir.path(),
+        &format!("{arg}:3: unknown field `rolle`"),
+    );
+    one_line_error(
+        &["run", "--scenario", "./missing.toml"],
+        dir.path(),
+        "./missing.toml",
+    );
+}
+
+#[test]
 fn bad_console_settings() {
     let out = tempfile::tempdir().unwrap();
     one_line_error(&["run", "--set", "console.loglevel=9"], out.path(), "0-8");

@@ -64,6 +64,33 @@ pub struct ProcessSpec {
     pub start_delay_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup: Option<CgroupSpec>,
+    /// Resource limits set before exec: `core`, `memlock`, ... -> a number or
+    /// `unlimited` (see [`rlimit_resource`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rlimits: BTreeMap<String, String>,
+}
+
+/// The setrlimit resource for an rlimit name in a spec.
+pub fn rlimit_resource(name: &str) -> Option<i32> {
+    Some(match name {
+        "core" => libc::RLIMIT_CORE,
+        "memlock" => libc::RLIMIT_MEMLOCK,
+        "nofile" => libc::RLIMIT_NOFILE,
+        "nproc" => libc::RLIMIT_NPROC,
+        "as" => libc::RLIMIT_AS,
+        "data" => libc::RLIMIT_DATA,
+        "stack" => libc::RLIMIT_STACK,
+        "fsize" => libc::RLIMIT_FSIZE,
+        _ => return None,
+    } as i32)
+}
+
+/// An rlimit value: a number, or `unlimited`.
+pub fn rlimit_value(value: &str) -> Option<u64> {
+    match value {
+        "unlimited" => Some(libc::RLIM_INFINITY),
+        v => v.parse().ok(),
+    }
 }
 
 /// A block device the agent mounts before pressure, checked as part of the setup.

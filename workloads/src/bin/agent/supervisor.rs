@@ -4,7 +4,9 @@ use crate::channel::Channel;
 use crate::probe::ProbeTable;
 use crate::sys;
 use oomlab_workloads::event::Event;
-use oomlab_workloads::spec::{Fault, GuestSpec, ProcessSpec, Role, ScenarioEnd};
+use oomlab_workloads::spec::{
+    rlimit_resource, rlimit_value, Fault, GuestSpec, ProcessSpec, Role, ScenarioEnd,
+};
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -93,6 +95,18 @@ fn start_process(channel: &Channel, p: &ProcessSpec, tracked: &mut HashMap<u32, 
     };
     let adj = p.oom_score_adj;
     let cgroup = p.cgroup.as_ref().and_then(crate::cgroups::procs_path);
+    // Resolved before fork: the child may not allocate.
+    let rlimits: Vec<(i32, u64)> = p
+        .rlimits
+        .iter()
+        .filter_map(|(k, v)| Some((rlimit_resource(k)?, rlimit_value(v)?)))
+        .collect();
+    if rlimits.len() != p.rlimits.len() {
+        channel.send(&Event::Error {
+            t_ms: sys::monotonic_ms(),
+            message: format!("process {}: unknown rlimit in {:?}", p.name, p.rlimits),
+        });
+    }
     let mut cmd = Command::new(program);
     cmd.args(args).stdin(Stdio::null());
     // SAFETY: the closure runs between fork and exec in a child of a multi-threaded
@@ -102,6 +116,9 @@ fn start_process(channel: &Channel, p: &ProcessSpec, tracked: &mut HashMap<u32, 
         cmd.pre_exec(move || {
             if let Some(procs) = &cgroup {
                 sys::join_cgroup(procs)?;
+            }
+            for &(resource, value) in &rlimits {
+                sys::set_rlimit(resource, value)?;
             }
             sys::set_own_oom_score_adj(adj)
         });

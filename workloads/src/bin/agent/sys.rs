@@ -218,6 +218,20 @@ pub fn readable_within(fd: std::os::fd::RawFd, timeout_ms: i32) -> bool {
     n > 0 && p.revents & libc::POLLIN != 0
 }
 
+/// setrlimit with soft = hard = `value`; safe between fork and exec (one syscall).
+pub fn set_rlimit(resource: i32, value: u64) -> io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: value,
+        rlim_max: value,
+    };
+    // SAFETY: `lim` is a valid rlimit on the stack; the resource is a libc constant.
+    if unsafe { libc::setrlimit(resource as _, &lim) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_i32;
