@@ -6,6 +6,7 @@ pub mod group;
 pub mod junit;
 pub mod ktap;
 pub mod load;
+pub mod svg;
 pub mod table;
 
 use crate::record::{Outcome, RunRecord};
