@@ -3,6 +3,7 @@
 
 pub mod bootstrap;
 pub mod group;
+pub mod html;
 pub mod junit;
 pub mod ktap;
 pub mod load;
