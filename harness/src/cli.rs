@@ -89,6 +89,8 @@ pub enum ReportFormat {
     Json,
     Ktap,
     Junit,
+    // One self-contained page: the tables plus SVG plots (docs/compare.md).
+    Html,
 }
 
 #[derive(clap::Args, Debug)]

@@ -2,18 +2,18 @@
 
 use crate::cli::{CompareArgs, ReportFormat};
 use crate::error::{exit, CliError};
-use oomlab_results::compare::{self, junit, ktap, load, table, Options, Verdict};
+use oomlab_results::compare::{self, html, junit, ktap, load, table, Options, Verdict};
 
 pub fn run(a: &CompareArgs) -> Result<u8, CliError> {
     let usage = |e: compare::CompareError| CliError::Usage(e.to_string());
-    let records = load::load(&a.results).map_err(usage)?;
+    let loaded = load::load_with_dirs(&a.results).map_err(usage)?;
     let opts = Options {
         baseline: a.baseline.clone(),
         min_runs: usize::try_from(a.min_runs).unwrap_or(usize::MAX),
         ttr_margin_ms: a.ttr_margin_ms,
         ..Options::default()
     };
-    let report = compare::compare(&records, &opts).map_err(usage)?;
+    let report = compare::compare(&loaded.records, &opts).map_err(usage)?;
     let text = match a.format {
         ReportFormat::Terminal => table::terminal(&report),
         ReportFormat::Markdown => table::markdown(&report),
@@ -25,6 +25,7 @@ pub fn run(a: &CompareArgs) -> Result<u8, CliError> {
         }
         ReportFormat::Ktap => ktap::ktap(&report),
         ReportFormat::Junit => junit::junit(&report),
+        ReportFormat::Html => html::html(&report, &loaded),
     };
     match &a.out {
         Some(path) => oomlab_results::store::write_atomically(path, text.as_bytes())

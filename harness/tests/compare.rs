@@ -120,6 +120,7 @@ fn every_format_writes_to_out_and_nothing_to_stdout() {
             "junit",
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites ",
         ),
+        ("html", "<!DOCTYPE html>\n<html lang=\"en\">\n"),
     ] {
         let out = dir.path().join(format);
         let o = oomlab(&[

@@ -3,9 +3,11 @@
 
 pub mod bootstrap;
 pub mod group;
+pub mod html;
 pub mod junit;
 pub mod ktap;
 pub mod load;
+pub mod svg;
 pub mod table;
 
 use crate::record::{Outcome, RunRecord};

@@ -6,24 +6,7 @@ use super::table::{preamble, summary};
 use super::{ConfigReport, Report, Verdict};
 use std::fmt::Write;
 
-/// Escape for XML text and attribute values alike. Characters XML 1.0 cannot carry at
-/// all (most C0 controls) become U+FFFD rather than make the document invalid.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(ch),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use super::svg::escape;
 
 fn counts<'a>(configs: impl Iterator<Item = &'a ConfigReport>) -> (usize, usize, usize) {
     let (mut tests, mut failures, mut skipped) = (0, 0, 0);

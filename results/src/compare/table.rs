@@ -4,7 +4,7 @@ use super::bootstrap::DiffCi;
 use super::{Cell, Rate, Report, Spread, Verdict};
 use std::fmt::Write;
 
-const HEADER: [&str; 11] = [
+pub(crate) const HEADER: [&str; 11] = [
     "kernel",
     "runs",
     "outcomes",
@@ -39,7 +39,7 @@ fn diff(d: &Option<DiffCi>) -> String {
     )
 }
 
-fn row(c: &Cell) -> [String; 11] {
+pub(crate) fn row(c: &Cell) -> [String; 11] {
     let outcomes: Vec<String> = c.outcomes.iter().map(|(o, n)| format!("{o} {n}")).collect();
     [
         c.kernel.to_string(),
