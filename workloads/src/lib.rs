@@ -6,6 +6,7 @@
 //! they cannot drift apart.
 
 pub mod event;
+pub mod guest;
 pub mod spec;
 
 /// Where the spec travels inside the guest (an appended cpio puts it there).
