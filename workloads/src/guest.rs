@@ -197,6 +197,19 @@ pub fn set_oom_score_adj(adj: i32) -> Result<(), String> {
         .map_err(|e| format!("cannot set oom_score_adj to {adj}: {e}"))
 }
 
+/// Print `line()` every PROGRESS until killed: the main thread's job while workers run.
+pub fn report_forever(line: impl Fn() -> String) -> ! {
+    loop {
+        std::thread::sleep(PROGRESS);
+        println!("{}", line());
+    }
+}
+
+/// Split a test command line on whitespace, as argv would arrive.
+pub fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(String::from).collect()
+}
+
 /// Keep what we hold until killed.
 pub fn hold_forever() -> ! {
     loop {
@@ -208,13 +221,9 @@ pub fn hold_forever() -> ! {
 mod tests {
     use super::*;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
-
     #[test]
     fn flags_give_values_numbers_and_usage_errors() {
-        let a = args("--n 7 --name x --n");
+        let a = words("--n 7 --name x --n");
         let mut f = Flags::new(&a, "usage: t");
         assert_eq!(f.next_flag(), Some("--n"));
         assert_eq!(f.number::<u32>("--n"), Ok(7));

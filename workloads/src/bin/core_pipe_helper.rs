@@ -99,7 +99,7 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> Result<Args, String> {
-        parse(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+        parse(&guest::words(s))
     }
 
     #[test]

@@ -100,7 +100,7 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> Result<u64, String> {
-        parse(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+        parse(&guest::words(s))
     }
 
     #[test]

@@ -10,10 +10,9 @@
 //! stuck in allocation: the situation the oom_reaper (Michal Hocko, 2016, Linux 4.6) was
 //! written for, since it reaps the victim's memory without the victim's cooperation.
 
-use oomlab_workloads::guest::{self, Flags, Mapping, Ticker, CHUNK, MIB};
+use oomlab_workloads::guest::{self, Flags, Mapping, CHUNK, MIB};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
 
 const USAGE: &str = "usage: mmap-sem-writers --percent P [--fault-threads N] [--writer-threads M] [--populate-mib K]";
 
@@ -147,18 +146,14 @@ fn main() -> ExitCode {
         total >> 20,
         args.writer_threads
     );
-    let mut ticker = Ticker::new(guest::PROGRESS);
-    loop {
-        std::thread::sleep(Duration::from_millis(500));
-        if ticker.due() {
-            println!(
-                "mmap-sem-writers[{pid}]: touched {} MiB, writer cycles {}, errors {}",
-                TOUCHED.load(Relaxed) >> 20,
-                CYCLES.load(Relaxed),
-                ERRORS.load(Relaxed)
-            );
-        }
-    }
+    guest::report_forever(|| {
+        format!(
+            "mmap-sem-writers[{pid}]: touched {} MiB, writer cycles {}, errors {}",
+            TOUCHED.load(Relaxed) >> 20,
+            CYCLES.load(Relaxed),
+            ERRORS.load(Relaxed)
+        )
+    })
 }
 
 #[cfg(test)]
@@ -166,7 +161,7 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> Result<Args, String> {
-        parse(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+        parse(&guest::words(s))
     }
 
     #[test]
