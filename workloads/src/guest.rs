@@ -210,6 +210,18 @@ pub fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(String::from).collect()
 }
 
+/// In a forked child: be SIGKILLed when `parent` dies, so a workload ends as one.
+pub fn die_with_parent(parent: libc::pid_t) {
+    // SAFETY: prctl with integer arguments only; getppid cannot fail.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        // The parent may have died before the prctl took effect.
+        if libc::getppid() != parent {
+            libc::_exit(0);
+        }
+    }
+}
+
 /// Keep what we hold until killed.
 pub fn hold_forever() -> ! {
     loop {

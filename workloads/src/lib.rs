@@ -6,6 +6,7 @@
 //! they cannot drift apart.
 
 pub mod event;
+pub mod fsync_log;
 pub mod guest;
 pub mod spec;
 
