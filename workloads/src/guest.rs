@@ -166,6 +166,20 @@ pub fn touch_chunks(
     Ok(maps)
 }
 
+/// Touch `percent` of MemTotal in CHUNK mappings, printing `{tag}: touched N MiB` at
+/// most every PROGRESS on the way and `{tag}: holding N MiB` at the end.
+pub fn touch_percent(tag: &str, percent: u64) -> Result<Vec<Mapping>, String> {
+    let mut ticker = Ticker::new(PROGRESS);
+    let maps = touch_chunks(percent_of_ram(percent)?, CHUNK, |_, total| {
+        if ticker.due() {
+            println!("{tag}: touched {} MiB", total >> 20);
+        }
+    })?;
+    let held: usize = maps.iter().map(Mapping::len).sum();
+    println!("{tag}: holding {} MiB", held >> 20);
+    Ok(maps)
+}
+
 /// True at most once per period: progress lines stay rare on the kernel console.
 pub struct Ticker {
     last: Instant,

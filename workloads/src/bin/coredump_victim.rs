@@ -10,7 +10,7 @@
 //! with a victim that is already exiting but cannot free anything yet (the coredump
 //! cases of the 2016 oom_reaper / "mm, oom: task_will_free_mem" work by Michal Hocko).
 
-use oomlab_workloads::guest::{self, Flags, CHUNK, PAGE};
+use oomlab_workloads::guest::{self, Flags, PAGE};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: coredump-victim --percent P";
@@ -78,12 +78,9 @@ fn main() -> ExitCode {
     let percent = guest::parse_or_exit("coredump-victim", parse);
     allow_core();
     let pid = std::process::id();
-    let held = guest::percent_of_ram(percent)
-        .and_then(|bytes| guest::touch_chunks(bytes, CHUNK, |_, _| {}));
-    match held {
+    match guest::touch_percent(&format!("coredump-victim[{pid}]"), percent) {
         Ok(maps) => {
-            let mib: usize = maps.iter().map(|m| m.len()).sum::<usize>() >> 20;
-            println!("coredump-victim[{pid}]: touched {mib} MiB, crashing");
+            println!("coredump-victim[{pid}]: crashing");
             // The memory must still be mapped when the core is written.
             std::mem::forget(maps);
             crash()

@@ -15,7 +15,7 @@
 //! Children are SIGKILLed when the parent dies, so the storm ends as one workload.
 
 use oomlab_workloads::fsync_log::{ack_name, dat_name, encode_ack, encode_record};
-use oomlab_workloads::guest::{self, Flags, Ticker, CHUNK};
+use oomlab_workloads::guest::{self, Flags};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::FileExt;
@@ -129,20 +129,9 @@ fn main() -> ExitCode {
         "fsync-storm[{pid}]: {started} children writing in {}",
         a.dir
     );
-    let mut ticker = Ticker::new(guest::PROGRESS);
-    let held = guest::percent_of_ram(a.percent).and_then(|bytes| {
-        guest::touch_chunks(bytes, CHUNK, |_, total| {
-            if ticker.due() {
-                println!("fsync-storm[{pid}]: touched {} MiB", total >> 20);
-            }
-        })
-    });
-    match &held {
-        Ok(maps) => println!(
-            "fsync-storm[{pid}]: holding {} MiB",
-            maps.iter().map(|m| m.len()).sum::<usize>() >> 20
-        ),
-        Err(e) => eprintln!("fsync-storm[{pid}]: {e}"),
+    let held = guest::touch_percent(&format!("fsync-storm[{pid}]"), a.percent);
+    if let Err(e) = &held {
+        eprintln!("fsync-storm[{pid}]: {e}");
     }
     // Hold the memory while any child still writes.
     loop {

@@ -10,7 +10,7 @@
 //! kept the OOM victim from exiting. Runs until killed; at ENOSPC/EFBIG the file is
 //! truncated and the writers go on.
 
-use oomlab_workloads::guest::{self, Flags, CHUNK};
+use oomlab_workloads::guest::{self, Flags};
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -105,12 +105,8 @@ fn main() -> ExitCode {
     let pid = std::process::id();
     if let Some(p) = args.percent {
         std::thread::spawn(move || {
-            match guest::percent_of_ram(p).and_then(|b| guest::touch_chunks(b, CHUNK, |_, _| {})) {
-                Ok(maps) => {
-                    let mib = maps.iter().map(|m| m.len()).sum::<usize>() >> 20;
-                    println!("inode-lock-writers[{pid}]: holding {mib} MiB");
-                    guest::hold_forever()
-                }
+            match guest::touch_percent(&format!("inode-lock-writers[{pid}]"), p) {
+                Ok(_held) => guest::hold_forever(),
                 Err(e) => eprintln!("inode-lock-writers[{pid}]: {e}"),
             }
         });
