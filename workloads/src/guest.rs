@@ -54,6 +54,19 @@ impl<'a> Flags<'a> {
     }
 }
 
+/// The command line of a workload whose only argument is `--percent P`.
+pub fn parse_percent_only(args: &[String], usage: &'static str) -> Result<u64, String> {
+    let mut percent = None;
+    let mut f = Flags::new(args, usage);
+    while let Some(flag) = f.next_flag() {
+        match flag {
+            "--percent" => percent = Some(f.number(flag)?),
+            other => return Err(f.unknown(other)),
+        }
+    }
+    percent.ok_or_else(|| f.error("--percent is required"))
+}
+
 /// Parse `v`, the value of `flag`, as a whole number.
 pub fn number<T: FromStr>(flag: &str, v: &str) -> Result<T, String> {
     v.parse::<T>()

@@ -10,21 +10,13 @@
 //! with a victim that is already exiting but cannot free anything yet (the coredump
 //! cases of the 2016 oom_reaper / "mm, oom: task_will_free_mem" work by Michal Hocko).
 
-use oomlab_workloads::guest::{self, Flags, PAGE};
+use oomlab_workloads::guest::{self, PAGE};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: coredump-victim --percent P";
 
 fn parse(args: &[String]) -> Result<u64, String> {
-    let mut percent = None;
-    let mut f = Flags::new(args, USAGE);
-    while let Some(flag) = f.next_flag() {
-        match flag {
-            "--percent" => percent = Some(f.number(flag)?),
-            other => return Err(f.unknown(other)),
-        }
-    }
-    percent.ok_or_else(|| f.error("--percent is required"))
+    guest::parse_percent_only(args, USAGE)
 }
 
 /// Make sure a crash leaves a core: no size limit, dumpable even after setuid games.

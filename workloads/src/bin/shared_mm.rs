@@ -14,7 +14,7 @@
 //! oom_score_adj") the sibling's write also sets the parent to -1000; the program
 //! prints both values after the sibling's write so a run shows which behaviour it met.
 
-use oomlab_workloads::guest::{self, Flags, Mapping};
+use oomlab_workloads::guest::{self, Mapping};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -22,15 +22,7 @@ const USAGE: &str = "usage: shared-mm --percent P";
 const SIBLING_STACK: usize = 256 * 1024;
 
 fn parse(args: &[String]) -> Result<u64, String> {
-    let mut percent = None;
-    let mut f = Flags::new(args, USAGE);
-    while let Some(flag) = f.next_flag() {
-        match flag {
-            "--percent" => percent = Some(f.number(flag)?),
-            other => return Err(f.unknown(other)),
-        }
-    }
-    percent.ok_or_else(|| f.error("--percent is required"))
+    guest::parse_percent_only(args, USAGE)
 }
 
 /// The sibling: only raw system calls. It shares our memory and our main thread's TLS
