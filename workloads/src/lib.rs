@@ -6,6 +6,8 @@
 //! they cannot drift apart.
 
 pub mod event;
+pub mod fsync_log;
+pub mod guest;
 pub mod spec;
 
 /// Where the spec travels inside the guest (an appended cpio puts it there).

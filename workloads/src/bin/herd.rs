@@ -6,6 +6,7 @@
 //! the parent was started with (the agent sets it), so a herd at 1000 outranks any
 //! process at 0 in the OOM killer's eyes. The parent only waits for its children.
 
+use oomlab_workloads::guest::Flags;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -26,26 +27,18 @@ fn parse(args: &[String]) -> Result<Args, String> {
         period_ms: 100,
         fs_dir: None,
     };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let value = it
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value; {USAGE}"))?;
-        let num = || {
-            value
-                .parse::<u64>()
-                .map_err(|_| format!("{flag} takes a whole number, got {value:?}"))
-        };
-        match flag.as_str() {
-            "--count" => out.count = num()? as u32,
-            "--kib" => out.kib = num()? as usize,
-            "--period-ms" => out.period_ms = num()?.max(1),
-            "--fs-dir" => out.fs_dir = Some(value.clone()),
-            other => return Err(format!("unknown argument {other:?}; {USAGE}")),
+    let mut f = Flags::new(args, USAGE);
+    while let Some(flag) = f.next_flag() {
+        match flag {
+            "--count" => out.count = f.number(flag)?,
+            "--kib" => out.kib = f.number(flag)?,
+            "--period-ms" => out.period_ms = f.number::<u64>(flag)?.max(1),
+            "--fs-dir" => out.fs_dir = Some(f.value(flag)?.to_string()),
+            other => return Err(f.unknown(other)),
         }
     }
     if out.count == 0 {
-        return Err(format!("--count must be at least 1; {USAGE}"));
+        return Err(f.error("--count must be at least 1"));
     }
     Ok(out)
 }

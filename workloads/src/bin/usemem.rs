@@ -5,11 +5,11 @@
 //! kernel's heuristic overcommit check (which refuses one mapping larger than RAM+swap)
 //! does not stop the process before the OOM killer gets a say.
 
+use oomlab_workloads::guest::{self, Flags, Mapping, MIB};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: usemem (--mib N | --percent P) [--chunk-mib N] [--hold SECS|forever] [--repeat N] [--copies N]";
-const PAGE: usize = 4096;
+const USAGE: &str = "usage: usemem (--mib N | --percent P) [--chunk-mib N] [--hold SECS|forever] [--repeat N] [--copies N] [--mlock]";
 
 #[derive(Debug, PartialEq)]
 enum Size {
@@ -31,6 +31,8 @@ struct Args {
     hold: Hold,
     repeat: u64,
     copies: u64,
+    /// mlock each chunk once touched: locked memory cannot be reaped or reclaimed.
+    mlock: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -41,94 +43,54 @@ fn parse(args: &[String]) -> Result<Args, String> {
         hold: Hold::None,
         repeat: 1,
         copies: 1,
+        mlock: false,
     };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .ok_or_else(|| format!("{flag} needs a value; {USAGE}"))
-        };
-        let number = |v: &String| {
-            v.parse::<u64>()
-                .map_err(|_| format!("{flag} takes a whole number, got {v:?}"))
-        };
-        match flag.as_str() {
-            "--mib" => size = Some(Size::Mib(number(value()?)?)),
-            "--percent" => size = Some(Size::Percent(number(value()?)?)),
-            "--chunk-mib" => out.chunk_mib = number(value()?)?.max(1),
-            "--repeat" => out.repeat = number(value()?)?.max(1),
-            "--copies" => out.copies = number(value()?)?.max(1),
+    let mut f = Flags::new(args, USAGE);
+    while let Some(flag) = f.next_flag() {
+        match flag {
+            "--mib" => size = Some(Size::Mib(f.number(flag)?)),
+            "--percent" => size = Some(Size::Percent(f.number(flag)?)),
+            "--chunk-mib" => out.chunk_mib = f.number::<u64>(flag)?.max(1),
+            "--repeat" => out.repeat = f.number::<u64>(flag)?.max(1),
+            "--copies" => out.copies = f.number::<u64>(flag)?.max(1),
+            "--mlock" => out.mlock = true,
             "--hold" => {
-                let v = value()?;
+                let v = f.value(flag)?;
                 out.hold = if v == "forever" {
                     Hold::Forever
                 } else {
-                    Hold::Secs(number(v)?)
+                    Hold::Secs(guest::number(flag, v)?)
                 }
             }
-            other => return Err(format!("unknown argument {other:?}; {USAGE}")),
+            other => return Err(f.unknown(other)),
         }
     }
-    out.size = size.ok_or_else(|| format!("say how much memory; {USAGE}"))?;
+    out.size = size.ok_or_else(|| f.error("say how much memory"))?;
     Ok(out)
-}
-
-fn mem_total_kb() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn target_bytes(size: &Size) -> Result<u64, String> {
     match size {
-        Size::Mib(m) => Ok(m * 1024 * 1024),
-        Size::Percent(p) => {
-            let total = mem_total_kb().ok_or("cannot read MemTotal from /proc/meminfo")?;
-            Ok(total * 1024 * p / 100)
-        }
+        Size::Mib(m) => Ok(m * MIB as u64),
+        Size::Percent(p) => guest::percent_of_ram(*p),
     }
 }
 
-/// Map and touch `bytes` of anonymous memory in chunks. Returns the mappings.
-fn allocate(bytes: u64, chunk: u64) -> Result<Vec<(*mut libc::c_void, usize)>, String> {
-    let mut maps = Vec::new();
-    let mut left = bytes;
-    while left > 0 {
-        let len = left.min(chunk) as usize;
-        // SAFETY: an anonymous private mapping with no address hint; checked below.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(format!(
-                "mmap of {len} bytes failed after {} MiB: {}",
-                (bytes - left) >> 20,
+/// Touch `bytes` in chunks, locking each one after it is touched when asked to.
+fn allocate(bytes: u64, chunk: usize, mlock: bool) -> Result<Vec<Mapping>, String> {
+    let mut lock_failed = false;
+    guest::touch_chunks(bytes, chunk, |m, _| {
+        // SAFETY: `m` is a live mapping of m.len() bytes.
+        if mlock && !lock_failed && unsafe { libc::mlock(m.as_ptr() as *const _, m.len()) } != 0 {
+            // One line, then carry on unlocked: the pressure still matters.
+            lock_failed = true;
+            eprintln!(
+                "usemem[{}]: mlock: {}",
+                std::process::id(),
                 std::io::Error::last_os_error()
-            ));
+            );
         }
-        let base = p as *mut u8;
-        for off in (0..len).step_by(PAGE) {
-            // SAFETY: `off < len`, inside the mapping just created, which is writable.
-            unsafe { base.add(off).write_volatile(1) };
-        }
-        maps.push((p, len));
-        left -= len as u64;
-    }
-    Ok(maps)
-}
-
-fn release(maps: Vec<(*mut libc::c_void, usize)>) {
-    for (p, len) in maps {
-        // SAFETY: each (p, len) is a mapping returned by mmap above and not yet unmapped.
-        unsafe { libc::munmap(p, len) };
-    }
+    })
 }
 
 fn one_copy(args: &Args) -> Result<(), String> {
@@ -136,7 +98,7 @@ fn one_copy(args: &Args) -> Result<(), String> {
     let pid = std::process::id();
     for round in 0..args.repeat {
         let t0 = Instant::now();
-        let maps = allocate(bytes, args.chunk_mib * 1024 * 1024)?;
+        let maps = allocate(bytes, (args.chunk_mib as usize) * MIB, args.mlock)?;
         println!(
             "usemem[{pid}]: round {round}: touched {} MiB in {} ms",
             bytes >> 20,
@@ -149,7 +111,7 @@ fn one_copy(args: &Args) -> Result<(), String> {
                 std::thread::sleep(Duration::from_secs(3600));
             },
         }
-        release(maps);
+        drop(maps);
     }
     Ok(())
 }
@@ -208,7 +170,7 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> Result<Args, String> {
-        parse(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+        parse(&guest::words(s))
     }
 
     #[test]
@@ -229,13 +191,15 @@ mod tests {
     }
 
     #[test]
-    fn allocates_and_touches_real_memory() {
-        let maps = allocate(3 * 1024 * 1024 + 5, 1024 * 1024).unwrap();
+    fn mlock_flag() {
+        assert!(!p("--mib 1").unwrap().mlock);
+        assert!(p("--mib 1 --mlock").unwrap().mlock);
+    }
+
+    #[test]
+    fn allocates_and_locks_real_memory() {
+        // 64 KiB fits under the default RLIMIT_MEMLOCK; a failure would only be reported.
+        let maps = allocate(64 * 1024, 16 * 1024, true).unwrap();
         assert_eq!(maps.len(), 4);
-        assert_eq!(
-            maps.iter().map(|m| m.1 as u64).sum::<u64>(),
-            3 * 1024 * 1024 + 5
-        );
-        release(maps);
     }
 }
