@@ -3,7 +3,21 @@
 use std::path::{Path, PathBuf};
 
 pub const AGENT: &str = "oomlab-agent";
-pub const WORKLOADS: &[&str] = &["usemem", "oomlab-probe", "herd"];
+pub const WORKLOADS: &[&str] = &[
+    "usemem",
+    "oomlab-probe",
+    "herd",
+    "mmap-sem-writers",
+    "coredump-victim",
+    "core-pipe-helper",
+    "inode-lock-writers",
+    "fsync-storm",
+    "fsync-verify",
+    "oom-lock-starvation",
+    "syscall-enomem",
+    "shared-mm",
+    "filewalk",
+];
 
 /// Where to look: $OOMLAB_GUEST_BIN_DIR, then beside the running binary, then its
 /// parent (test binaries live in target/.../deps/).

@@ -67,11 +67,11 @@ fn dispatch(cli: Cli) -> Result<u8, CliError> {
         Command::Scenarios {
             what: ScenariosCmd::List,
         } => {
-            for s in scenario::CATALOG {
-                println!("{:<20} {}", s.name, s.description);
-                for p in s.params {
+            for (name, description, params) in scenario::list() {
+                println!("{name:<22} {description}");
+                for p in params {
                     println!(
-                        "{:<20}   --param {}=N  {} (default {}, {}..{})",
+                        "{:<22}   --param {}=N  {} (default {}, {}..{})",
                         "", p.name, p.help, p.default, p.min, p.max
                     );
                 }

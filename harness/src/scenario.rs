@@ -378,8 +378,49 @@ impl Scenario {
     }
 }
 
+/// Built-in scenarios written as scenario files (harness/scenarios/), the same format a
+/// user writes: compiled in, read with the same loader.
+pub const FILES: &[(&str, &str)] = &[
+    ("usemem-many", include_str!("../scenarios/usemem-many.toml")),
+    ("mmap-sem-writers", include_str!("../scenarios/mmap-sem-writers.toml")),
+    ("coredump-victim", include_str!("../scenarios/coredump-victim.toml")),
+    ("coredump-pipe", include_str!("../scenarios/coredump-pipe.toml")),
+    ("inode-lock-writers", include_str!("../scenarios/inode-lock-writers.toml")),
+    ("memcg-syscall-enomem", include_str!("../scenarios/memcg-syscall-enomem.toml")),
+    ("mlocked-victim", include_str!("../scenarios/mlocked-victim.toml")),
+    ("oom-score-adj", include_str!("../scenarios/oom-score-adj.toml")),
+    ("fork-storm", include_str!("../scenarios/fork-storm.toml")),
+    ("shared-mm", include_str!("../scenarios/shared-mm.toml")),
+    ("oom-lock-starvation", include_str!("../scenarios/oom-lock-starvation.toml")),
+    ("fsync-storm", include_str!("../scenarios/fsync-storm.toml")),
+];
+
+/// A built-in scenario file as a plan.
+fn builtin_file(name: &str, text: &str) -> Result<Plan, String> {
+    crate::scenario_file::parse(std::path::Path::new(&format!("{name}.toml")), text)
+}
+
+/// Every built-in's name and description, for `oomlab scenarios list`.
+pub fn list() -> Vec<(String, String, &'static [Param])> {
+    let mut all: Vec<(String, String, &'static [Param])> = CATALOG
+        .iter()
+        .map(|s| (s.name.to_string(), s.description.to_string(), s.params))
+        .collect();
+    for (name, text) in FILES {
+        let description = builtin_file(name, text).map_or_else(|e| e, |p| p.description);
+        all.push((name.to_string(), description, &[]));
+    }
+    all
+}
+
 /// `--scenario` (a built-in name or a scenario file) with `--param`s, as a plan.
 pub fn resolve(arg: &str, params: &[String]) -> Result<Plan, String> {
+    if let Some((name, text)) = FILES.iter().find(|(n, _)| *n == arg) {
+        if let Some(p) = params.first() {
+            return Err(format!("--param {p:?}: scenario {name} takes no parameters"));
+        }
+        return builtin_file(name, text);
+    }
     if crate::scenario_file::is_file(arg) {
         if let Some(p) = params.first() {
             return Err(format!(
@@ -394,7 +435,11 @@ pub fn resolve(arg: &str, params: &[String]) -> Result<Plan, String> {
 
 pub fn find(name: &str) -> Result<&'static Scenario, String> {
     CATALOG.iter().find(|s| s.name == name).ok_or_else(|| {
-        let known: Vec<&str> = CATALOG.iter().map(|s| s.name).collect();
+        let known: Vec<&str> = CATALOG
+            .iter()
+            .map(|s| s.name)
+            .chain(FILES.iter().map(|f| f.0))
+            .collect();
         format!(
             "unknown scenario {name:?}; known scenarios: {} (see `oomlab scenarios list`), or a path to a .toml scenario file",
             known.join(", ")
@@ -405,6 +450,20 @@ pub fn find(name: &str) -> Result<&'static Scenario, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_built_in_scenario_file_loads_and_runs_only_built_in_programs() {
+        for (name, _) in FILES {
+            let plan = resolve(name, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(plan.name, *name);
+            assert!(!plan.description.is_empty(), "{name}");
+            assert!(plan.files.is_empty(), "{name} copies host files");
+            assert!(plan.processes.iter().all(|p| p.argv[0].starts_with("/bin/")));
+            assert!(!CATALOG.iter().any(|s| s.name == *name), "{name} twice");
+        }
+        assert!(resolve("mmap-sem-writers", &["x=1".into()]).is_err());
+        assert_eq!(list().len(), CATALOG.len() + FILES.len());
+    }
 
     #[test]
     fn usemem_has_one_hog_and_a_bystander() {

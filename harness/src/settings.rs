@@ -92,10 +92,10 @@ pub fn parse(arg: &str) -> Result<(String, String), String> {
         && value.len() <= 64
         && value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.' | ','));
+            .all(|c| c.is_ascii_alphanumeric() || " _-.,/|%:".contains(c));
     if !value_ok {
         return Err(format!(
-            "--set {arg:?}: value {value:?} must be 1-64 characters of letters, digits, space, '_', '-', '.', ','"
+            "--set {arg:?}: value {value:?} must be 1-64 characters of letters, digits, space and _ - . , / | % :"
         ));
     }
     Ok((key.to_string(), value.to_string()))
