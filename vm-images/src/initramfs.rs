@@ -1,13 +1,16 @@
 //! The guest's root file system. A base archive (agent, tools, modules) is built
 //! once per set of inputs and cached; each run appends a tiny second archive with
 //! its spec, since Linux unpacks concatenated cpio archives in order.
+//!
+//! The guest has no libc, so a dynamically linked program travels with its loader
+//! and libraries ([`with_libraries`]).
 
 use crate::cache::CacheDir;
 use crate::cpio::CpioWriter;
 use crate::elf::{self, ElfKind};
 use crate::fsutil::{self, TempGuard};
 use crate::kernel::ResolvedKernel;
-use crate::{modules, Error};
+use crate::{hostlib, modules, Error};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -53,7 +56,8 @@ enum Node {
     CharDev(u32, u32, u32),
 }
 
-/// Base archive: /init (the agent), the given files, dirs /dev /proc /sys /tmp /run
+/// Base archive: /init (the agent), the given files (a dynamic program only with its
+/// loader among them, see [`with_libraries`]), dirs /dev /proc /sys /tmp /run
 /// /oomlab /bin /lib/modules, /dev/console (char 5:1), /dev/null (1:3), the modules
 /// (decompressed) at `/lib/modules/<name>.ko` plus /oomlab/modules.list (one file name
 /// per line, load order). Cached under `cache.root/initramfs/<hash>.cpio` keyed by
@@ -68,9 +72,9 @@ pub fn build_base(
 ) -> Result<PathBuf, Error> {
     require_static(agent)?;
     let agent_bytes = fsutil::read(agent)?;
+    check_guest_binaries(files)?;
     let mut file_bytes = Vec::with_capacity(files.len());
     for f in files {
-        check_guest_binary(&f.host_path)?;
         file_bytes.push(fsutil::read(&f.host_path)?);
     }
     let planned = match (&kernel.modules_dir, modules.is_empty()) {
@@ -161,6 +165,13 @@ pub fn build_base(
     Ok(dest)
 }
 
+/// `files` plus, for each dynamically linked executable among them, its program
+/// interpreter and libraries ([`hostlib::closure`]), each guest path once; a path
+/// already in `files` keeps its file. Static programs and other files pass as is.
+pub fn with_libraries(files: Vec<GuestFile>) -> Result<Vec<GuestFile>, Error> {
+    hostlib::add_closures(Path::new("/"), files)
+}
+
 /// Per-run initrd = base bytes followed by a small cpio holding /oomlab/spec.json.
 /// Linux unpacks concatenated cpio archives in order, so the per-run spec travels
 /// without rebuilding the base.
@@ -236,15 +247,23 @@ fn require_static(path: &Path) -> Result<(), Error> {
     }
 }
 
-/// Other guest files may be anything but a dynamically linked program, which
-/// would fail in the guest with a baffling "not found".
-fn check_guest_binary(path: &Path) -> Result<(), Error> {
-    match elf::inspect(path)? {
-        ElfKind::DynamicExecutable => Err(Error::NotStatic {
-            path: path.to_path_buf(),
-        }),
-        _ => Ok(()),
+/// Other guest files may be anything but a dynamically linked program without its
+/// loader among `files`, which would fail in the guest with a baffling "not found".
+/// (Its libraries are not checked here: [`with_libraries`] adds them with the loader.)
+fn check_guest_binaries(files: &[GuestFile]) -> Result<(), Error> {
+    for f in files {
+        if elf::inspect(&f.host_path)? != ElfKind::DynamicExecutable {
+            continue;
+        }
+        let interp = elf::deps::read(&f.host_path)?.interp.unwrap_or_default();
+        if !files.iter().any(|g| g.guest_path == interp) {
+            return Err(Error::LoaderMissing {
+                path: f.host_path.clone(),
+                interp,
+            });
+        }
     }
+    Ok(())
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -388,6 +407,45 @@ mod tests {
     }
 
     #[test]
+    fn dynamic_program_with_its_libraries() {
+        let f = fixture();
+        let prog = ["/usr/bin/make", "/bin/ls"]
+            .map(Path::new)
+            .into_iter()
+            .find(|p| p.exists());
+        let Some(prog) = prog else {
+            return; // no dynamic host program to try
+        };
+        let files = with_libraries(vec![GuestFile {
+            guest_path: "/usr/bin/prog".into(),
+            host_path: prog.into(),
+            mode: 0o755,
+        }])
+        .unwrap();
+        assert_eq!(files[0].guest_path, "/usr/bin/prog");
+        assert!(
+            files
+                .iter()
+                .any(|g| g.guest_path == "/lib64/ld-linux-x86-64.so.2"),
+            "{files:?}"
+        );
+        let path = build_base(&f.kernel, &f.agent, &files, &[], &f.cache).unwrap();
+        let entries = parse_all(&std::fs::read(path).unwrap());
+        let e = by_name(&entries);
+        for g in &files {
+            let name = g.guest_path.trim_start_matches('/');
+            assert_eq!(e[name].data, std::fs::read(&g.host_path).unwrap(), "{name}");
+            let mut dir = name;
+            while let Some((parent, _)) = dir.rsplit_once('/') {
+                assert_eq!(e[parent].mode & 0o170000, 0o040000, "{parent} is a dir");
+                dir = parent;
+            }
+        }
+        let libc = entries.iter().filter(|x| x.name.ends_with("/libc.so.6"));
+        assert_eq!(libc.count(), 1);
+    }
+
+    #[test]
     fn rejects_bad_inputs() {
         let f = fixture();
         let dynamic = Path::new("/bin/true");
@@ -400,7 +458,8 @@ mod tests {
                 mode: 0o755,
             }];
             let err = build_base(&f.kernel, &f.agent, &files, &[], &f.cache).unwrap_err();
-            assert!(matches!(err, Error::NotStatic { .. }), "{err}");
+            assert!(matches!(err, Error::LoaderMissing { .. }), "{err}");
+            assert!(err.to_string().contains("with_libraries"), "{err}");
         }
         let err = build_base(&f.kernel, &f.tool, &[], &[], &f.cache).unwrap_err();
         assert!(matches!(err, Error::BadElf { .. }), "{err}");
