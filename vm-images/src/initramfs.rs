@@ -12,7 +12,7 @@ use crate::fsutil::{self, TempGuard};
 use crate::kernel::ResolvedKernel;
 use crate::{hostlib, modules, Error};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -123,12 +123,7 @@ pub fn build_base(
         return Ok(dest);
     }
 
-    let mut tree: BTreeMap<String, Node> = BTreeMap::new();
-    for (d, mode) in BASE_DIRS {
-        tree.insert(d.to_string(), Node::Dir(*mode));
-    }
-    tree.insert("dev/console".into(), Node::CharDev(0o600, 5, 1));
-    tree.insert("dev/null".into(), Node::CharDev(0o666, 1, 3));
+    let mut tree = fixed_tree();
     tree.insert("init".into(), Node::File(0o755, agent_bytes));
     let mut list = String::new();
     for m in &planned {
@@ -152,17 +147,40 @@ pub fn build_base(
 
     fsutil::write_atomically(&dest, |out| {
         let mut w = CpioWriter::new(out);
-        // BTreeMap order puts every parent before its children.
-        for (path, node) in &tree {
-            match node {
-                Node::Dir(mode) => w.add_dir(path, *mode)?,
-                Node::File(mode, data) => w.add_file(path, *mode, data)?,
-                Node::CharDev(mode, major, minor) => w.add_char_dev(path, *mode, *major, *minor)?,
-            }
-        }
+        write_tree(&mut w, tree.iter())?;
         w.finish().map(|_| ())
     })?;
     Ok(dest)
+}
+
+/// The entries every base archive has whatever the inputs: the base directories,
+/// the device nodes the kernel needs before devtmpfs, and /init (empty here; the
+/// base replaces it with the agent).
+fn fixed_tree() -> BTreeMap<String, Node> {
+    let mut tree: BTreeMap<String, Node> = BTreeMap::new();
+    for (d, mode) in BASE_DIRS {
+        tree.insert(d.to_string(), Node::Dir(*mode));
+    }
+    tree.insert("dev/console".into(), Node::CharDev(0o600, 5, 1));
+    tree.insert("dev/null".into(), Node::CharDev(0o666, 1, 3));
+    // Stands for the agent in per-run archives, which never write it.
+    tree.insert("init".into(), Node::File(0o755, Vec::new()));
+    tree
+}
+
+/// Write entries in path order: BTreeMap order puts every parent before its children.
+fn write_tree<'a, W: Write>(
+    w: &mut CpioWriter<W>,
+    entries: impl Iterator<Item = (&'a String, &'a Node)>,
+) -> std::io::Result<()> {
+    for (path, node) in entries {
+        match node {
+            Node::Dir(mode) => w.add_dir(path, *mode)?,
+            Node::File(mode, data) => w.add_file(path, *mode, data)?,
+            Node::CharDev(mode, major, minor) => w.add_char_dev(path, *mode, *major, *minor)?,
+        }
+    }
+    Ok(())
 }
 
 /// `files` plus, for each dynamically linked executable among them, its program
@@ -176,6 +194,35 @@ pub fn with_libraries(files: Vec<GuestFile>) -> Result<Vec<GuestFile>, Error> {
 /// Linux unpacks concatenated cpio archives in order, so the per-run spec travels
 /// without rebuilding the base.
 pub fn write_run_initrd(base: &Path, spec_json: &[u8], dest: &Path) -> Result<(), Error> {
+    write_run_initrd_with_files(base, spec_json, &[], dest)
+}
+
+/// [`write_run_initrd`] with `files` added to the per-run archive, for files that
+/// change between runs (a reproducer under test) so the cached base stays valid.
+/// They may replace base files but not /init, the spec, the device nodes or a base
+/// directory; a dynamic program needs its libraries among `files` (see
+/// [`with_libraries`]), even those already in the base.
+pub fn write_run_initrd_with_files(
+    base: &Path,
+    spec_json: &[u8],
+    files: &[GuestFile],
+    dest: &Path,
+) -> Result<(), Error> {
+    check_guest_binaries(files)?;
+    // A model of the base's fixed entries, so clashes with them are refused and
+    // re-emitted parents keep the base's modes (the kernel chmods an existing
+    // directory to the mode of a later entry for it, and /tmp is 1777).
+    let mut tree = fixed_tree();
+    add(&mut tree, SPEC_PATH, Node::File(0o644, spec_json.to_vec()))?;
+    // Only what the run adds and its parents; /oomlab is in every base already.
+    let mut emit = BTreeSet::from([SPEC_PATH.trim_start_matches('/').to_string()]);
+    for f in files {
+        let bytes = fsutil::read(&f.host_path)?;
+        add(&mut tree, &f.guest_path, Node::File(f.mode, bytes))?;
+        let path = f.guest_path.trim_start_matches('/');
+        emit.extend(path.match_indices('/').map(|(i, _)| path[..i].to_string()));
+        emit.insert(path.to_string());
+    }
     let tmp = TempGuard::new(fsutil::temp_sibling(dest));
     // fs::copy uses copy_file_range, so the base is not pulled through user space.
     std::fs::copy(base, tmp.path()).map_err(Error::io("copying base initramfs", base))?;
@@ -184,8 +231,8 @@ pub fn write_run_initrd(base: &Path, spec_json: &[u8], dest: &Path) -> Result<()
         .open(tmp.path())
         .map_err(Error::io("appending to", tmp.path()))?;
     let mut w = CpioWriter::new(std::io::BufWriter::new(file));
-    let written = w
-        .add_file(SPEC_PATH, 0o644, spec_json)
+    let entries = tree.iter().filter(|(path, _)| emit.contains(*path));
+    let written = write_tree(&mut w, entries)
         .and_then(|()| w.finish())
         .and_then(|mut out| out.flush());
     written.map_err(Error::io("writing", tmp.path()))?;
@@ -443,6 +490,63 @@ mod tests {
         }
         let libc = entries.iter().filter(|x| x.name.ends_with("/libc.so.6"));
         assert_eq!(libc.count(), 1);
+    }
+
+    #[test]
+    fn run_initrd_carries_extra_files() {
+        let f = fixture();
+        let base = build_base(&f.kernel, &f.agent, &[], &[], &f.cache).unwrap();
+        let dest = f.cache.root.join("run.cpio");
+        let extra = |guest_path: &str| GuestFile {
+            guest_path: guest_path.into(),
+            host_path: f.tool.clone(),
+            mode: 0o755,
+        };
+        let files = [extra("/usr/local/bin/repro"), extra("/tmp/input")];
+        write_run_initrd_with_files(&base, b"{}", &files, &dest).unwrap();
+        let bytes = std::fs::read(&dest).unwrap();
+        let base_len = std::fs::metadata(&base).unwrap().len() as usize;
+        let appended = parse_all(&bytes[base_len..]);
+        let names: Vec<&str> = appended.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "oomlab/spec.json",
+                "tmp",
+                "tmp/input",
+                "usr",
+                "usr/local",
+                "usr/local/bin",
+                "usr/local/bin/repro"
+            ]
+        );
+        let e = by_name(&appended);
+        assert_eq!(e["tmp"].mode, 0o041777, "the base's mode, not 0755");
+        assert_eq!(e["usr/local/bin/repro"].data, b"#!/bin/sh\necho hi\n");
+        assert_eq!(e["usr/local/bin/repro"].mode, 0o100755);
+
+        for bad in [
+            "/init",
+            "/dev/console",
+            "/tmp",
+            "/oomlab/spec.json",
+            "/dev/null/x",
+        ] {
+            let err = write_run_initrd_with_files(&base, b"{}", &[extra(bad)], &dest).unwrap_err();
+            assert!(matches!(err, Error::BadGuestPath { .. }), "{bad}: {err}");
+        }
+        let dynamic = Path::new("/bin/true");
+        if dynamic.exists() {
+            let lone = GuestFile {
+                host_path: dynamic.into(),
+                ..extra("/bin/true")
+            };
+            let err = write_run_initrd_with_files(&base, b"{}", std::slice::from_ref(&lone), &dest)
+                .unwrap_err();
+            assert!(matches!(err, Error::LoaderMissing { .. }), "{err}");
+            let all = with_libraries(vec![lone]).unwrap();
+            write_run_initrd_with_files(&base, b"{}", &all, &dest).unwrap();
+        }
     }
 
     #[test]
