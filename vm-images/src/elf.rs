@@ -1,5 +1,8 @@
-//! Just enough ELF64 reading for two questions: can this binary run in an initramfs
-//! without a libc (no PT_INTERP), and what does a kernel module's .modinfo say.
+//! Just enough ELF64 reading for three questions: can this binary run in an
+//! initramfs without a libc (no PT_INTERP), what does a kernel module's .modinfo
+//! say, and (in [`deps`]) what does a dynamic binary need from the loader.
+
+pub mod deps;
 
 use crate::Error;
 use std::io::Read;

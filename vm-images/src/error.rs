@@ -107,6 +107,18 @@ pub enum Error {
     #[error("{} is dynamically linked but the initramfs has no libc; build it with -C target-feature=+crt-static", path.display())]
     NotStatic { path: PathBuf },
 
+    /// A dynamic guest program was given without its program interpreter.
+    #[error("{} is dynamically linked but its loader {interp} is not among the guest files; add it with its libraries (initramfs::with_libraries) or build it statically", path.display())]
+    LoaderMissing { path: PathBuf, interp: String },
+
+    /// A dynamic program's loader or one of its libraries is not on the host.
+    #[error("{library}, needed by {}, was not found ({searched}); install it on the host or build the program statically", needed_by.display())]
+    MissingLibrary {
+        library: String,
+        needed_by: PathBuf,
+        searched: String,
+    },
+
     /// An initramfs guest path is unusable.
     #[error("bad guest path '{path}': {reason}")]
     BadGuestPath { path: String, reason: String },

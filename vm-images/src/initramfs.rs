@@ -1,15 +1,18 @@
 //! The guest's root file system. A base archive (agent, tools, modules) is built
 //! once per set of inputs and cached; each run appends a tiny second archive with
 //! its spec, since Linux unpacks concatenated cpio archives in order.
+//!
+//! The guest has no libc, so a dynamically linked program travels with its loader
+//! and libraries ([`with_libraries`]).
 
 use crate::cache::CacheDir;
 use crate::cpio::CpioWriter;
 use crate::elf::{self, ElfKind};
 use crate::fsutil::{self, TempGuard};
 use crate::kernel::ResolvedKernel;
-use crate::{modules, Error};
+use crate::{hostlib, modules, Error};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -53,7 +56,8 @@ enum Node {
     CharDev(u32, u32, u32),
 }
 
-/// Base archive: /init (the agent), the given files, dirs /dev /proc /sys /tmp /run
+/// Base archive: /init (the agent), the given files (a dynamic program only with its
+/// loader among them, see [`with_libraries`]), dirs /dev /proc /sys /tmp /run
 /// /oomlab /bin /lib/modules, /dev/console (char 5:1), /dev/null (1:3), the modules
 /// (decompressed) at `/lib/modules/<name>.ko` plus /oomlab/modules.list (one file name
 /// per line, load order). Cached under `cache.root/initramfs/<hash>.cpio` keyed by
@@ -68,9 +72,9 @@ pub fn build_base(
 ) -> Result<PathBuf, Error> {
     require_static(agent)?;
     let agent_bytes = fsutil::read(agent)?;
+    check_guest_binaries(files)?;
     let mut file_bytes = Vec::with_capacity(files.len());
     for f in files {
-        check_guest_binary(&f.host_path)?;
         file_bytes.push(fsutil::read(&f.host_path)?);
     }
     let planned = match (&kernel.modules_dir, modules.is_empty()) {
@@ -119,12 +123,7 @@ pub fn build_base(
         return Ok(dest);
     }
 
-    let mut tree: BTreeMap<String, Node> = BTreeMap::new();
-    for (d, mode) in BASE_DIRS {
-        tree.insert(d.to_string(), Node::Dir(*mode));
-    }
-    tree.insert("dev/console".into(), Node::CharDev(0o600, 5, 1));
-    tree.insert("dev/null".into(), Node::CharDev(0o666, 1, 3));
+    let mut tree = fixed_tree();
     tree.insert("init".into(), Node::File(0o755, agent_bytes));
     let mut list = String::new();
     for m in &planned {
@@ -148,23 +147,82 @@ pub fn build_base(
 
     fsutil::write_atomically(&dest, |out| {
         let mut w = CpioWriter::new(out);
-        // BTreeMap order puts every parent before its children.
-        for (path, node) in &tree {
-            match node {
-                Node::Dir(mode) => w.add_dir(path, *mode)?,
-                Node::File(mode, data) => w.add_file(path, *mode, data)?,
-                Node::CharDev(mode, major, minor) => w.add_char_dev(path, *mode, *major, *minor)?,
-            }
-        }
+        write_tree(&mut w, tree.iter())?;
         w.finish().map(|_| ())
     })?;
     Ok(dest)
+}
+
+/// The entries every base archive has whatever the inputs: the base directories,
+/// the device nodes the kernel needs before devtmpfs, and /init (empty here; the
+/// base replaces it with the agent).
+fn fixed_tree() -> BTreeMap<String, Node> {
+    let mut tree: BTreeMap<String, Node> = BTreeMap::new();
+    for (d, mode) in BASE_DIRS {
+        tree.insert(d.to_string(), Node::Dir(*mode));
+    }
+    tree.insert("dev/console".into(), Node::CharDev(0o600, 5, 1));
+    tree.insert("dev/null".into(), Node::CharDev(0o666, 1, 3));
+    // Stands for the agent in per-run archives, which never write it.
+    tree.insert("init".into(), Node::File(0o755, Vec::new()));
+    tree
+}
+
+/// Write entries in path order: BTreeMap order puts every parent before its children.
+fn write_tree<'a, W: Write>(
+    w: &mut CpioWriter<W>,
+    entries: impl Iterator<Item = (&'a String, &'a Node)>,
+) -> std::io::Result<()> {
+    for (path, node) in entries {
+        match node {
+            Node::Dir(mode) => w.add_dir(path, *mode)?,
+            Node::File(mode, data) => w.add_file(path, *mode, data)?,
+            Node::CharDev(mode, major, minor) => w.add_char_dev(path, *mode, *major, *minor)?,
+        }
+    }
+    Ok(())
+}
+
+/// `files` plus, for each dynamically linked executable among them, its program
+/// interpreter and libraries ([`hostlib::closure`]), each guest path once; a path
+/// already in `files` keeps its file. Static programs and other files pass as is.
+pub fn with_libraries(files: Vec<GuestFile>) -> Result<Vec<GuestFile>, Error> {
+    hostlib::add_closures(Path::new("/"), files)
 }
 
 /// Per-run initrd = base bytes followed by a small cpio holding /oomlab/spec.json.
 /// Linux unpacks concatenated cpio archives in order, so the per-run spec travels
 /// without rebuilding the base.
 pub fn write_run_initrd(base: &Path, spec_json: &[u8], dest: &Path) -> Result<(), Error> {
+    write_run_initrd_with_files(base, spec_json, &[], dest)
+}
+
+/// [`write_run_initrd`] with `files` added to the per-run archive, for files that
+/// change between runs (a reproducer under test) so the cached base stays valid.
+/// They may replace base files but not /init, the spec, the device nodes or a base
+/// directory; a dynamic program needs its libraries among `files` (see
+/// [`with_libraries`]), even those already in the base.
+pub fn write_run_initrd_with_files(
+    base: &Path,
+    spec_json: &[u8],
+    files: &[GuestFile],
+    dest: &Path,
+) -> Result<(), Error> {
+    check_guest_binaries(files)?;
+    // A model of the base's fixed entries, so clashes with them are refused and
+    // re-emitted parents keep the base's modes (the kernel chmods an existing
+    // directory to the mode of a later entry for it, and /tmp is 1777).
+    let mut tree = fixed_tree();
+    add(&mut tree, SPEC_PATH, Node::File(0o644, spec_json.to_vec()))?;
+    // Only what the run adds and its parents; /oomlab is in every base already.
+    let mut emit = BTreeSet::from([SPEC_PATH.trim_start_matches('/').to_string()]);
+    for f in files {
+        let bytes = fsutil::read(&f.host_path)?;
+        add(&mut tree, &f.guest_path, Node::File(f.mode, bytes))?;
+        let path = f.guest_path.trim_start_matches('/');
+        emit.extend(path.match_indices('/').map(|(i, _)| path[..i].to_string()));
+        emit.insert(path.to_string());
+    }
     let tmp = TempGuard::new(fsutil::temp_sibling(dest));
     // fs::copy uses copy_file_range, so the base is not pulled through user space.
     std::fs::copy(base, tmp.path()).map_err(Error::io("copying base initramfs", base))?;
@@ -173,8 +231,8 @@ pub fn write_run_initrd(base: &Path, spec_json: &[u8], dest: &Path) -> Result<()
         .open(tmp.path())
         .map_err(Error::io("appending to", tmp.path()))?;
     let mut w = CpioWriter::new(std::io::BufWriter::new(file));
-    let written = w
-        .add_file(SPEC_PATH, 0o644, spec_json)
+    let entries = tree.iter().filter(|(path, _)| emit.contains(*path));
+    let written = write_tree(&mut w, entries)
         .and_then(|()| w.finish())
         .and_then(|mut out| out.flush());
     written.map_err(Error::io("writing", tmp.path()))?;
@@ -236,15 +294,23 @@ fn require_static(path: &Path) -> Result<(), Error> {
     }
 }
 
-/// Other guest files may be anything but a dynamically linked program, which
-/// would fail in the guest with a baffling "not found".
-fn check_guest_binary(path: &Path) -> Result<(), Error> {
-    match elf::inspect(path)? {
-        ElfKind::DynamicExecutable => Err(Error::NotStatic {
-            path: path.to_path_buf(),
-        }),
-        _ => Ok(()),
+/// Other guest files may be anything but a dynamically linked program without its
+/// loader among `files`, which would fail in the guest with a baffling "not found".
+/// (Its libraries are not checked here: [`with_libraries`] adds them with the loader.)
+fn check_guest_binaries(files: &[GuestFile]) -> Result<(), Error> {
+    for f in files {
+        if elf::inspect(&f.host_path)? != ElfKind::DynamicExecutable {
+            continue;
+        }
+        let interp = elf::deps::read(&f.host_path)?.interp.unwrap_or_default();
+        if !files.iter().any(|g| g.guest_path == interp) {
+            return Err(Error::LoaderMissing {
+                path: f.host_path.clone(),
+                interp,
+            });
+        }
     }
+    Ok(())
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -388,6 +454,102 @@ mod tests {
     }
 
     #[test]
+    fn dynamic_program_with_its_libraries() {
+        let f = fixture();
+        let prog = ["/usr/bin/make", "/bin/ls"]
+            .map(Path::new)
+            .into_iter()
+            .find(|p| p.exists());
+        let Some(prog) = prog else {
+            return; // no dynamic host program to try
+        };
+        let files = with_libraries(vec![GuestFile {
+            guest_path: "/usr/bin/prog".into(),
+            host_path: prog.into(),
+            mode: 0o755,
+        }])
+        .unwrap();
+        assert_eq!(files[0].guest_path, "/usr/bin/prog");
+        assert!(
+            files
+                .iter()
+                .any(|g| g.guest_path == "/lib64/ld-linux-x86-64.so.2"),
+            "{files:?}"
+        );
+        let path = build_base(&f.kernel, &f.agent, &files, &[], &f.cache).unwrap();
+        let entries = parse_all(&std::fs::read(path).unwrap());
+        let e = by_name(&entries);
+        for g in &files {
+            let name = g.guest_path.trim_start_matches('/');
+            assert_eq!(e[name].data, std::fs::read(&g.host_path).unwrap(), "{name}");
+            let mut dir = name;
+            while let Some((parent, _)) = dir.rsplit_once('/') {
+                assert_eq!(e[parent].mode & 0o170000, 0o040000, "{parent} is a dir");
+                dir = parent;
+            }
+        }
+        let libc = entries.iter().filter(|x| x.name.ends_with("/libc.so.6"));
+        assert_eq!(libc.count(), 1);
+    }
+
+    #[test]
+    fn run_initrd_carries_extra_files() {
+        let f = fixture();
+        let base = build_base(&f.kernel, &f.agent, &[], &[], &f.cache).unwrap();
+        let dest = f.cache.root.join("run.cpio");
+        let extra = |guest_path: &str| GuestFile {
+            guest_path: guest_path.into(),
+            host_path: f.tool.clone(),
+            mode: 0o755,
+        };
+        let files = [extra("/usr/local/bin/repro"), extra("/tmp/input")];
+        write_run_initrd_with_files(&base, b"{}", &files, &dest).unwrap();
+        let bytes = std::fs::read(&dest).unwrap();
+        let base_len = std::fs::metadata(&base).unwrap().len() as usize;
+        let appended = parse_all(&bytes[base_len..]);
+        let names: Vec<&str> = appended.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "oomlab/spec.json",
+                "tmp",
+                "tmp/input",
+                "usr",
+                "usr/local",
+                "usr/local/bin",
+                "usr/local/bin/repro"
+            ]
+        );
+        let e = by_name(&appended);
+        assert_eq!(e["tmp"].mode, 0o041777, "the base's mode, not 0755");
+        assert_eq!(e["usr/local/bin/repro"].data, b"#!/bin/sh\necho hi\n");
+        assert_eq!(e["usr/local/bin/repro"].mode, 0o100755);
+
+        for bad in [
+            "/init",
+            "/dev/console",
+            "/tmp",
+            "/oomlab/spec.json",
+            "/dev/null/x",
+        ] {
+            let err = write_run_initrd_with_files(&base, b"{}", &[extra(bad)], &dest).unwrap_err();
+            assert!(matches!(err, Error::BadGuestPath { .. }), "{bad}: {err}");
+        }
+        let dynamic = Path::new("/bin/true");
+        if dynamic.exists() {
+            let lone = GuestFile {
+                host_path: dynamic.into(),
+                ..extra("/bin/true")
+            };
+            let err = write_run_initrd_with_files(&base, b"{}", std::slice::from_ref(&lone), &dest)
+                .unwrap_err();
+            assert!(matches!(err, Error::LoaderMissing { .. }), "{err}");
+            let all = with_libraries(vec![lone]).unwrap();
+            write_run_initrd_with_files(&base, b"{}", &all, &dest).unwrap();
+        }
+    }
+
+    #[test]
     fn rejects_bad_inputs() {
         let f = fixture();
         let dynamic = Path::new("/bin/true");
@@ -400,7 +562,8 @@ mod tests {
                 mode: 0o755,
             }];
             let err = build_base(&f.kernel, &f.agent, &files, &[], &f.cache).unwrap_err();
-            assert!(matches!(err, Error::NotStatic { .. }), "{err}");
+            assert!(matches!(err, Error::LoaderMissing { .. }), "{err}");
+            assert!(err.to_string().contains("with_libraries"), "{err}");
         }
         let err = build_base(&f.kernel, &f.tool, &[], &[], &f.cache).unwrap_err();
         assert!(matches!(err, Error::BadElf { .. }), "{err}");

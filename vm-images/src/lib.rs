@@ -4,6 +4,7 @@
 //!   its modules and config.
 //! - [`modules`]: pick module files in load order and decompress them.
 //! - [`initramfs`]: build the guest's root file system as cpio archives.
+//! - [`hostlib`]: the loader and libraries a dynamic host program needs in the guest.
 //! - [`cpio`], [`elf`]: the file formats those need.
 //! - [`cache`]: where it all is kept between runs.
 
@@ -13,6 +14,7 @@ pub mod debversion;
 pub mod elf;
 mod error;
 mod fsutil;
+pub mod hostlib;
 pub mod initramfs;
 pub mod kernel;
 pub mod modules;
