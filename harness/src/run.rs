@@ -196,6 +196,8 @@ pub(crate) fn prepare(
     modules.extend(console.modules());
     let mut files = tools.files.clone();
     files.extend(plan.files.iter().cloned());
+    // A user's dynamic program travels with its loader and libraries.
+    let files = initramfs::with_libraries(files).map_err(|e| CliError::Usage(e.to_string()))?;
     let base_initrd = initramfs::build_base(&kernel, &tools.agent, &files, &modules, cache)
         .map_err(|e| match e {
             oomlab_vm_images::Error::Io { .. } => CliError::Internal(e.to_string()),

@@ -382,16 +382,40 @@ impl Scenario {
 /// user writes: compiled in, read with the same loader.
 pub const FILES: &[(&str, &str)] = &[
     ("usemem-many", include_str!("../scenarios/usemem-many.toml")),
-    ("mmap-sem-writers", include_str!("../scenarios/mmap-sem-writers.toml")),
-    ("coredump-victim", include_str!("../scenarios/coredump-victim.toml")),
-    ("coredump-pipe", include_str!("../scenarios/coredump-pipe.toml")),
-    ("inode-lock-writers", include_str!("../scenarios/inode-lock-writers.toml")),
-    ("memcg-syscall-enomem", include_str!("../scenarios/memcg-syscall-enomem.toml")),
-    ("mlocked-victim", include_str!("../scenarios/mlocked-victim.toml")),
-    ("oom-score-adj", include_str!("../scenarios/oom-score-adj.toml")),
+    (
+        "mmap-sem-writers",
+        include_str!("../scenarios/mmap-sem-writers.toml"),
+    ),
+    (
+        "coredump-victim",
+        include_str!("../scenarios/coredump-victim.toml"),
+    ),
+    (
+        "coredump-pipe",
+        include_str!("../scenarios/coredump-pipe.toml"),
+    ),
+    (
+        "inode-lock-writers",
+        include_str!("../scenarios/inode-lock-writers.toml"),
+    ),
+    (
+        "memcg-syscall-enomem",
+        include_str!("../scenarios/memcg-syscall-enomem.toml"),
+    ),
+    (
+        "mlocked-victim",
+        include_str!("../scenarios/mlocked-victim.toml"),
+    ),
+    (
+        "oom-score-adj",
+        include_str!("../scenarios/oom-score-adj.toml"),
+    ),
     ("fork-storm", include_str!("../scenarios/fork-storm.toml")),
     ("shared-mm", include_str!("../scenarios/shared-mm.toml")),
-    ("oom-lock-starvation", include_str!("../scenarios/oom-lock-starvation.toml")),
+    (
+        "oom-lock-starvation",
+        include_str!("../scenarios/oom-lock-starvation.toml"),
+    ),
     ("fsync-storm", include_str!("../scenarios/fsync-storm.toml")),
 ];
 
@@ -417,7 +441,9 @@ pub fn list() -> Vec<(String, String, &'static [Param])> {
 pub fn resolve(arg: &str, params: &[String]) -> Result<Plan, String> {
     if let Some((name, text)) = FILES.iter().find(|(n, _)| *n == arg) {
         if let Some(p) = params.first() {
-            return Err(format!("--param {p:?}: scenario {name} takes no parameters"));
+            return Err(format!(
+                "--param {p:?}: scenario {name} takes no parameters"
+            ));
         }
         return builtin_file(name, text);
     }
@@ -458,7 +484,10 @@ mod tests {
             assert_eq!(plan.name, *name);
             assert!(!plan.description.is_empty(), "{name}");
             assert!(plan.files.is_empty(), "{name} copies host files");
-            assert!(plan.processes.iter().all(|p| p.argv[0].starts_with("/bin/")));
+            assert!(plan
+                .processes
+                .iter()
+                .all(|p| p.argv[0].starts_with("/bin/")));
             assert!(!CATALOG.iter().any(|s| s.name == *name), "{name} twice");
         }
         assert!(resolve("mmap-sem-writers", &["x=1".into()]).is_err());

@@ -72,3 +72,47 @@ fn a_users_own_program_runs_on_6_12() {
     let spec = artifact(&dir.path().join("out"), &r, "spec");
     assert!(spec.contains("/opt/oomlab/bin/my-repro"), "{spec}");
 }
+
+/// A dynamically linked host program (GNU make) runs in the guest: its loader and
+/// libraries are found on the host and packed with it.
+#[test]
+fn a_dynamic_host_program_runs_with_its_libraries_on_6_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dyn.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[process]]
+name = "make"
+role = "bystander"
+argv = ["/usr/bin/make", "--version"]
+
+[[process]]
+name = "hog"
+role = "hog"
+argv = ["usemem", "--percent", "150"]
+start_delay_ms = 500
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let r = run_one(
+        &out,
+        &[
+            "--kernel",
+            "debian:6.1",
+            "--scenario",
+            file.to_str().unwrap(),
+        ],
+    );
+    let make = r["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "make")
+        .unwrap()
+        .clone();
+    assert_eq!(make["exit_code"], 0, "make did not run in the guest: {r}");
+    let console = artifact(&out, &r, "console");
+    assert!(console.contains("GNU Make"), "{console}");
+}
