@@ -20,6 +20,7 @@ mod settings;
 mod syscalls;
 mod timeline;
 mod verdict;
+mod verify_boot;
 
 use clap::Parser;
 use cli::{Cli, Command, ScenariosCmd};

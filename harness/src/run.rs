@@ -373,9 +373,31 @@ fn one_run(
         probe_threshold: Duration::from_millis(opts.probe_threshold_ms),
     };
     let obs = session::watch(&machine, &run.path, limits, &mut |p| line.phase(p));
-    // The per-run initrd is a copy of the cached base, and the scratch disk is thrown
-    // away after the run: neither is worth keeping.
     let _ = std::fs::remove_file(&initrd);
+    let data_check = match &plan.verify {
+        Some(argv) if !machine.drives.is_empty() && cleanup::interrupted().is_none() => {
+            line.phase(session::Phase::Finishing);
+            progress.note(&format!(
+                "{run_id}: verifying the scratch disk in a second boot"
+            ));
+            Some(crate::verify_boot::verify(
+                &crate::verify_boot::VerifyGuest {
+                    base_initrd: &prepared.base_initrd,
+                    kernel: &kernel.bzimage,
+                    accel: prepared.accel.used,
+                    memory_mib: opts.memory_mib,
+                    cpus: opts.cpus,
+                    scratch_image: SCRATCH_IMAGE,
+                    mount_target: scenario::SCRATCH,
+                },
+                &run.path,
+                argv,
+            ))
+        }
+        _ => None,
+    };
+    // The per-run initrd is a copy of the cached base, and the scratch disk is thrown
+    // away after the run (and its verification): neither is worth keeping.
     let _ = std::fs::remove_file(run.path.join(SCRATCH_IMAGE));
     if let Some(code) = cleanup::interrupted_exit_code() {
         let kept = store.abandon(run);
@@ -469,6 +491,7 @@ fn one_run(
         kill_stats: v.kill_stats,
         console: Some(console),
         evidence: v.evidence,
+        data_check,
         stall_ms: v.stall_ms,
         probe_latency_ms: v.probe_latency_ms,
         psi_memory: v.psi_memory,

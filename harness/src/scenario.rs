@@ -359,6 +359,8 @@ pub struct Plan {
     pub files: Vec<oomlab_vm_images::initramfs::GuestFile>,
     /// The scenario file, for a file.
     pub source: Option<std::path::PathBuf>,
+    /// A verifier to run in a second boot on the scratch disk (guest argv).
+    pub verify: Option<Vec<String>>,
 }
 
 impl Scenario {
@@ -374,6 +376,7 @@ impl Scenario {
             sysctls: BTreeMap::new(),
             files: vec![],
             source: None,
+            verify: None,
         }
     }
 }

@@ -34,6 +34,14 @@ struct File {
     #[serde(default, rename = "process")]
     processes: Vec<FileProcess>,
     precondition: Option<Spanned<Precondition>>,
+    verify: Option<Verify>,
+}
+
+/// A program run in a second boot on the scratch disk, after the scenario.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Verify {
+    argv: Spanned<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -181,6 +189,26 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan, String> {
             .map_err(|e| err(v.span().start, format!("sysctls: {e}")))?;
         sysctls.insert(key, value);
     }
+    let verify = match &file.verify {
+        None => None,
+        Some(v) => {
+            let (program, args) = v.argv.get_ref().split_first().ok_or_else(|| {
+                err(
+                    v.argv.span().start,
+                    "verify argv is empty; give the verifier first".into(),
+                )
+            })?;
+            if file.scratch_disk_mib.is_none() {
+                return Err(err(
+                    v.argv.span().start,
+                    "[verify] checks the scratch disk; add scratch_disk_mib".into(),
+                ));
+            }
+            let guest = resolve_program(program, base, &mut files)
+                .map_err(|e| err(v.argv.span().start, e))?;
+            Some(std::iter::once(guest).chain(args.iter().cloned()).collect())
+        }
+    };
     if let Some(p) = &file.precondition {
         p.get_ref().validate().map_err(|e| err(p.span().start, e))?;
     }
@@ -195,6 +223,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan, String> {
         sysctls,
         files,
         source: Some(path.to_path_buf()),
+        verify,
     })
 }
 

@@ -232,6 +232,42 @@ pub struct EvidenceThread {
     pub syscall: Option<String>,
 }
 
+/// What a second boot on the run's scratch disk found (fsync-storm's verifier): data
+/// the kernel acknowledged with fsync before the OOM kills, checked record by record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataCheck {
+    /// The verifier ran and reported; false with `error` when it could not look.
+    #[serde(default)]
+    pub verified: bool,
+    #[serde(default)]
+    pub files: u64,
+    #[serde(default)]
+    pub records: u64,
+    /// Records whose fsync had returned success.
+    #[serde(default)]
+    pub acked: u64,
+    /// Acknowledged records missing or damaged: data the kernel promised and lost.
+    #[serde(default)]
+    pub lost_acked: u64,
+    /// Damaged records followed by intact data: stale or corrupt contents.
+    #[serde(default)]
+    pub corrupt_records: u64,
+    /// An incomplete last record, never acknowledged: allowed.
+    #[serde(default)]
+    pub torn_tail_records: u64,
+    #[serde(default)]
+    pub files_with_problems: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl DataCheck {
+    /// Acknowledged data lost, or corrupt data found.
+    pub fn data_lost(&self) -> bool {
+        self.lost_acked > 0 || self.corrupt_records > 0
+    }
+}
+
 /// What the kernel console cost (docs/verdicts.md, "The console"). Times are printk ms.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConsoleStats {
@@ -362,6 +398,8 @@ pub struct RunRecord {
     pub console: Option<ConsoleStats>,
     #[serde(default)]
     pub evidence: Option<Evidence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_check: Option<DataCheck>,
     #[serde(default)]
     pub stall_ms: Option<u64>,
     #[serde(default)]

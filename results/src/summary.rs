@@ -68,6 +68,21 @@ pub fn table(records: &[RunRecord]) -> String {
         if let Some(line) = console_cost(r) {
             let _ = writeln!(out, "{}: {line}", r.run_id);
         }
+        if let Some(c) = &r.data_check {
+            let line = match &c.error {
+                Some(e) => format!("data check could not run: {e}"),
+                None => format!(
+                    "data check: {} files, {} acknowledged records, {} lost, {} corrupt, {} torn tails{}",
+                    c.files,
+                    c.acked,
+                    c.lost_acked,
+                    c.corrupt_records,
+                    c.torn_tail_records,
+                    if c.data_lost() { ": DATA LOSS" } else { "" }
+                ),
+            };
+            let _ = writeln!(out, "{}: {line}", r.run_id);
+        }
     }
     out.push_str(&distributions(records));
     let counts: Vec<String> = Outcome::ALL

@@ -48,6 +48,7 @@ fn record(id: &str, outcome: Outcome) -> RunRecord {
         kill_stats: KillStats::default(),
         console: None,
         evidence: None,
+        data_check: None,
         stall_ms: Some(0),
         probe_latency_ms: None,
         psi_memory: None,
