@@ -2,8 +2,10 @@
 //!
 //! `inode-lock-writers --file PATH --threads N [--write-kib K=256] [--percent P]`
 //!
-//! N threads write() K KiB buffers in a loop to one O_APPEND file descriptor, so they
-//! queue on the file's i_rwsem while the holder allocates page cache under it. With
+//! N threads write() K KiB buffers in a loop to one file, each through its own O_APPEND
+//! descriptor, so they queue on the inode's i_rwsem while the holder allocates page
+//! cache under it. (Through one shared descriptor they would queue on its f_pos lock
+//! instead, in `fdget_pos`, before ever reaching the inode: seen in the first runs.) With
 //! `--percent`, one more thread touches P% of MemTotal and holds it: the task that
 //! drives the machine into OOM while the writers wait. In the style of Tetsuo Handa's
 //! lockup reports (2016-2018), where tasks stuck in mutex/rwsem waits on a shared inode
@@ -114,7 +116,14 @@ fn main() -> ExitCode {
     for i in 0..args.threads {
         // Distinct contents per thread, so interleaving is visible in the file.
         let buf = vec![b'a' + (i % 26) as u8; args.write_kib * 1024];
-        std::thread::spawn(move || writer(file, &buf, u64::MAX));
+        let own: &'static File = match open(&args.file) {
+            Ok(f) => Box::leak(Box::new(f)),
+            Err(e) => {
+                eprintln!("inode-lock-writers: cannot open {}: {e}", args.file);
+                file
+            }
+        };
+        std::thread::spawn(move || writer(own, &buf, u64::MAX));
     }
     println!(
         "inode-lock-writers[{pid}]: {} writers of {} KiB on {}",
