@@ -3,7 +3,7 @@
 //! what it names (the victim really was in mmap, really was dumping core, ...).
 
 use crate::syscalls;
-use oomlab_results::record::{Evidence, EvidenceProcess, EvidenceThread};
+use oomlab_results::record::{Evidence, EvidenceProcess, EvidenceThread, PsiSummary};
 use oomlab_workloads::spec::Role;
 use serde::Deserialize;
 
@@ -39,6 +39,9 @@ pub enum Precondition {
         than: Role,
         at_least: u32,
     },
+    /// Memory pressure stalled everything for at least `min_full_pct` of the pressure
+    /// phase (PSI memory `full`): thrashing, with or without an OOM kill.
+    Thrashing { min_full_pct: f64 },
     /// Every one of these.
     AllOf { all: Vec<Precondition> },
 }
@@ -102,6 +105,9 @@ impl Precondition {
                 role.as_str(),
                 than.as_str()
             ),
+            Precondition::Thrashing { min_full_pct } => format!(
+                "memory pressure stalls every task at least {min_full_pct}% of the time (PSI full)"
+            ),
             Precondition::AllOf { all } => all
                 .iter()
                 .map(Precondition::describe)
@@ -110,8 +116,17 @@ impl Precondition {
         }
     }
 
-    /// Whether the snapshot shows the claim, and what was seen.
-    pub fn check(&self, ev: &Evidence) -> (bool, String) {
+    /// Whether the claim needs the /proc snapshot (not only the run's pressure numbers).
+    fn needs_snapshot(&self) -> bool {
+        match self {
+            Precondition::Thrashing { .. } => false,
+            Precondition::AllOf { all } => all.iter().any(Precondition::needs_snapshot),
+            _ => true,
+        }
+    }
+
+    /// Whether the snapshot (and the run's PSI summary) shows the claim, and what was seen.
+    pub fn check(&self, ev: &Evidence, psi: Option<&PsiSummary>) -> (bool, String) {
         let of = |role: &Role| -> Vec<&EvidenceProcess> {
             ev.processes
                 .iter()
@@ -237,8 +252,18 @@ impl Precondition {
                     ),
                 )
             }
+            Precondition::Thrashing { min_full_pct } => match psi {
+                Some(p) => (
+                    p.full_pct >= *min_full_pct,
+                    format!(
+                        "PSI memory full {:.1}%, some {:.1}% of the pressure phase",
+                        p.full_pct, p.some_pct
+                    ),
+                ),
+                None => (false, "no PSI samples".into()),
+            },
             Precondition::AllOf { all } => {
-                let results: Vec<(bool, String)> = all.iter().map(|p| p.check(ev)).collect();
+                let results: Vec<(bool, String)> = all.iter().map(|p| p.check(ev, psi)).collect();
                 (
                     results.iter().all(|r| r.0),
                     results
@@ -272,10 +297,21 @@ fn list(items: &[String]) -> String {
 }
 
 /// Fill in the record's precondition fields from the scenario's claim.
-pub fn apply(claim: Option<&Precondition>, evidence: &mut Option<Evidence>) {
+/// A claim about pressure alone is judged even without an OOM (and so a snapshot).
+pub fn apply(
+    claim: Option<&Precondition>,
+    evidence: &mut Option<Evidence>,
+    psi: Option<&PsiSummary>,
+) {
     let Some(claim) = claim else { return };
+    if evidence.is_none() && !claim.needs_snapshot() {
+        *evidence = Some(Evidence {
+            trigger: "none: no OOM invocation".into(),
+            ..Default::default()
+        });
+    }
     if let Some(ev) = evidence.as_mut() {
-        let (met, seen) = claim.check(ev);
+        let (met, seen) = claim.check(ev, psi);
         ev.precondition = Some(claim.describe());
         ev.precondition_met = Some(met);
         ev.seen = seen;
@@ -346,7 +382,7 @@ mod tests {
             wchan: vec![],
             at_least: 1,
         };
-        let (met, seen) = in_mmap.check(&ev);
+        let (met, seen) = in_mmap.check(&ev, None);
         assert!(met, "{seen}");
         assert!(
             seen.contains("11 D mmap() @rwsem_down_write_slowpath"),
@@ -359,7 +395,7 @@ mod tests {
             wchan: vec!["rwsem".into()],
             at_least: 2,
         };
-        assert!(!two_in_d.check(&ev).0);
+        assert!(!two_in_d.check(&ev, None).0);
         assert_eq!(
             two_in_d.describe(),
             "at least 2 hog thread(s) in state D in *rwsem*"
@@ -369,12 +405,12 @@ mod tests {
     #[test]
     fn size_rank_cgroup_and_flags() {
         let mut ev = snapshot();
-        assert!(Precondition::Largest { role: Role::Hog }.check(&ev).0);
+        assert!(Precondition::Largest { role: Role::Hog }.check(&ev, None).0);
         assert!(
             !Precondition::Largest {
                 role: Role::Bystander
             }
-            .check(&ev)
+            .check(&ev, None)
             .0
         );
         let outranks = Precondition::Outranks {
@@ -382,8 +418,12 @@ mod tests {
             than: Role::Hog,
             at_least: 2,
         };
-        assert!(outranks.check(&ev).0);
-        assert!(!Precondition::CoreDumping { role: Role::Hog }.check(&ev).0);
+        assert!(outranks.check(&ev, None).0);
+        assert!(
+            !Precondition::CoreDumping { role: Role::Hog }
+                .check(&ev, None)
+                .0
+        );
         ev.processes[0].core_dumping = Some(true);
         ev.processes[0].mlocked_kb = Some(4096);
         ev.processes[0].cgroup = Some("/oomlab-hog".into());
@@ -400,16 +440,40 @@ mod tests {
                 },
             ],
         };
-        let (met, seen) = all.check(&ev);
+        let (met, seen) = all.check(&ev, None);
         assert!(met, "{seen}");
         let mut none = None;
-        apply(Some(&all), &mut none);
+        apply(Some(&all), &mut none, None);
         assert_eq!(none, None);
         let mut some = Some(ev);
-        apply(Some(&all), &mut some);
+        apply(Some(&all), &mut some, None);
         let ev = some.unwrap();
         assert_eq!(ev.precondition_met, Some(true));
         assert!(ev.precondition.unwrap().contains("dumping core"));
+    }
+
+    #[test]
+    fn thrashing_is_judged_from_psi_without_a_snapshot() {
+        let claim = Precondition::Thrashing { min_full_pct: 10.0 };
+        let psi = PsiSummary {
+            some_pct: 60.0,
+            full_pct: 35.5,
+        };
+        let mut ev = None;
+        apply(Some(&claim), &mut ev, Some(&psi));
+        let ev = ev.unwrap();
+        assert_eq!(ev.precondition_met, Some(true));
+        assert!(ev.seen.contains("35.5%"), "{}", ev.seen);
+        let mut ev = None;
+        apply(
+            Some(&Precondition::Largest { role: Role::Hog }),
+            &mut ev,
+            Some(&psi),
+        );
+        assert_eq!(
+            ev, None,
+            "a snapshot claim without a snapshot stays unknown"
+        );
     }
 
     #[test]

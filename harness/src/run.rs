@@ -3,7 +3,7 @@
 use crate::error::CliError;
 use crate::progress::Progress;
 use crate::qemu::accel::{self, AccelChoice, AccelRequest, ProbeGuest};
-use crate::qemu::command::{kernel_cmdline, ConsoleDevice};
+use crate::qemu::command::{kernel_cmdline, ConsoleDevice, Drive};
 use crate::qemu::command::{CONSOLE_LOG, EVENTS_LOG};
 use crate::qemu::process::STDERR_LOG;
 use crate::qemu::GuestMachine;
@@ -357,7 +357,10 @@ fn one_run(
         drives: plan
             .scratch_disk_mib
             .filter(|_| opts.inject != Some(Fault::DetachScratchDisk))
-            .map(|_| SCRATCH_IMAGE.to_string())
+            .map(|_| Drive {
+                path: SCRATCH_IMAGE.to_string(),
+                iops: plan.scratch_iops,
+            })
             .into_iter()
             .collect(),
         console: settings.console.device,
@@ -420,7 +423,11 @@ fn one_run(
         },
     );
     let console = read_console_stats(settings, &machine, &run.path, &obs);
-    crate::precondition::apply(plan.precondition.as_ref(), &mut v.evidence);
+    crate::precondition::apply(
+        plan.precondition.as_ref(),
+        &mut v.evidence,
+        v.psi_memory.as_ref(),
+    );
     let ready = obs.agent.iter().find_map(|e| match e {
         Event::Ready {
             release,

@@ -361,6 +361,8 @@ pub struct Plan {
     pub source: Option<std::path::PathBuf>,
     /// A verifier to run in a second boot on the scratch disk (guest argv).
     pub verify: Option<Vec<String>>,
+    /// Throttle the scratch disk to this many I/O operations per second.
+    pub scratch_iops: Option<u64>,
 }
 
 impl Scenario {
@@ -377,6 +379,7 @@ impl Scenario {
             files: vec![],
             source: None,
             verify: None,
+            scratch_iops: None,
         }
     }
 }
@@ -420,6 +423,7 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../scenarios/oom-lock-starvation.toml"),
     ),
     ("fsync-storm", include_str!("../scenarios/fsync-storm.toml")),
+    ("thrash", include_str!("../scenarios/thrash.toml")),
 ];
 
 /// A built-in scenario file as a plan.

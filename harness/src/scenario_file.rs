@@ -29,6 +29,8 @@ struct File {
     #[serde(default)]
     end: Option<Spanned<String>>,
     scratch_disk_mib: Option<Spanned<u64>>,
+    /// Throttle the scratch disk (QEMU `throttling.iops-total`): a slow disk.
+    scratch_iops: Option<Spanned<u64>>,
     #[serde(default)]
     sysctls: BTreeMap<String, Spanned<String>>,
     #[serde(default, rename = "process")]
@@ -183,6 +185,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan, String> {
             ));
         }
     }
+    if let Some(iops) = &file.scratch_iops {
+        if file.scratch_disk_mib.is_none() || *iops.get_ref() == 0 {
+            return Err(err(
+                iops.span().start,
+                "scratch_iops throttles the scratch disk: give scratch_disk_mib too, and at least 1".into(),
+            ));
+        }
+    }
     let mut sysctls = BTreeMap::new();
     for (k, v) in &file.sysctls {
         let (key, value) = crate::settings::parse(&format!("{k}={}", v.get_ref()))
@@ -224,6 +234,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan, String> {
         files,
         source: Some(path.to_path_buf()),
         verify,
+        scratch_iops: file.scratch_iops.map(|i| *i.get_ref()),
     })
 }
 

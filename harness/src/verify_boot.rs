@@ -6,7 +6,7 @@
 //! The second guest runs in `verify/` inside the run directory and sees only the run's
 //! scratch image. The verifier prints one JSON line on the console.
 
-use crate::qemu::command::{kernel_cmdline, ConsoleDevice, CONSOLE_LOG};
+use crate::qemu::command::{kernel_cmdline, ConsoleDevice, Drive, CONSOLE_LOG};
 use crate::qemu::GuestMachine;
 use crate::session::{self, EndReason, Limits};
 use oomlab_results::record::DataCheck;
@@ -82,7 +82,7 @@ pub fn verify(g: &VerifyGuest, run_dir: &Path, argv: &[String]) -> DataCheck {
         kernel: g.kernel.to_path_buf(),
         initrd: initrd.clone(),
         cmdline: kernel_cmdline(ConsoleDevice::Serial, &[]),
-        drives: vec![format!("../{}", g.scratch_image)],
+        drives: vec![Drive::plain(&format!("../{}", g.scratch_image))],
         console: ConsoleDevice::Serial,
         kmsg_port: false,
     };

@@ -108,6 +108,23 @@ impl std::str::FromStr for ConsoleDevice {
     }
 }
 
+/// A raw disk image, relative to the run directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drive {
+    pub path: String,
+    /// QEMU's I/O throttle (`throttling.iops-total`): a slow disk, for thrashing.
+    pub iops: Option<u64>,
+}
+
+impl Drive {
+    pub fn plain(path: &str) -> Drive {
+        Drive {
+            path: path.to_string(),
+            iops: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct GuestMachine {
     pub accel: Accel,
@@ -117,9 +134,8 @@ pub struct GuestMachine {
     pub kernel: PathBuf,
     pub initrd: PathBuf,
     pub cmdline: String,
-    /// Raw disk images, relative to the run directory, attached as virtio-blk in order
-    /// (/dev/vda, /dev/vdb, ...).
-    pub drives: Vec<String>,
+    /// Raw disk images, attached as virtio-blk in order (/dev/vda, /dev/vdb, ...).
+    pub drives: Vec<Drive>,
     pub console: ConsoleDevice,
     /// A third serial port (ttyS2) for the agent to forward /dev/kmsg on.
     pub kmsg_port: bool,
@@ -201,7 +217,11 @@ impl GuestMachine {
         }
         for d in &self.drives {
             a.push("-drive".into());
-            a.push(format!("file={d},format=raw,if=virtio"));
+            let mut spec = format!("file={},format=raw,if=virtio", d.path);
+            if let Some(iops) = d.iops {
+                spec.push_str(&format!(",throttling.iops-total={iops}"));
+            }
+            a.push(spec);
         }
         a
     }
@@ -240,7 +260,7 @@ mod tests {
             kernel: "/k".into(),
             initrd: "/i".into(),
             cmdline: kernel_cmdline(console, &[]),
-            drives: drives.iter().map(|d| d.to_string()).collect(),
+            drives: drives.iter().map(|d| Drive::plain(d)).collect(),
             console,
             kmsg_port,
         }
@@ -250,7 +270,17 @@ mod tests {
     fn guests_get_no_network_and_relative_log_paths() {
         let m = machine(ConsoleDevice::Serial, false, &["scratch.img"]);
         let args = m.args().join(" ");
-        assert!(args.contains("-drive file=scratch.img,format=raw,if=virtio"));
+        assert!(m
+            .args()
+            .contains(&"file=scratch.img,format=raw,if=virtio".to_string()));
+        let mut slow = machine(ConsoleDevice::Serial, false, &[]);
+        slow.drives = vec![Drive {
+            path: "scratch.img".into(),
+            iops: Some(200),
+        }];
+        assert!(slow.args().contains(
+            &"file=scratch.img,format=raw,if=virtio,throttling.iops-total=200".to_string()
+        ));
         assert!(args.contains("-nodefaults"));
         assert!(args.contains("-nic none"));
         assert!(args.contains("-accel tcg,thread=single -cpu max"));
