@@ -136,23 +136,32 @@ impl Precondition {
         let alive = |p: &&EvidenceProcess| p.state != "Z" && p.state != "X";
         match self {
             Precondition::Largest { role } => {
-                let largest = ev
-                    .processes
+                // Processes sharing one mm tie: any of them with the role counts.
+                let live: Vec<&EvidenceProcess> = ev.processes.iter().filter(alive).collect();
+                let top = live.iter().map(|p| p.rss_kb.unwrap_or(0)).max();
+                let tied: Vec<&&EvidenceProcess> = live
                     .iter()
-                    .filter(alive)
-                    .max_by_key(|p| p.rss_kb.unwrap_or(0));
-                match largest {
-                    Some(p) => (
-                        p.role == role.as_str(),
-                        format!(
-                            "largest: {} (pid {}, {}, {} kB)",
-                            p.comm,
-                            p.pid,
-                            p.role,
-                            p.rss_kb.unwrap_or(0)
-                        ),
-                    ),
-                    None => (false, "no live process in the snapshot".into()),
+                    .filter(|p| Some(p.rss_kb.unwrap_or(0)) == top)
+                    .collect();
+                if tied.is_empty() {
+                    (false, "no live process in the snapshot".into())
+                } else {
+                    let seen: Vec<String> = tied
+                        .iter()
+                        .map(|p| {
+                            format!(
+                                "{} (pid {}, {}, {} kB)",
+                                p.comm,
+                                p.pid,
+                                p.role,
+                                p.rss_kb.unwrap_or(0)
+                            )
+                        })
+                        .collect();
+                    (
+                        tied.iter().any(|p| p.role == role.as_str()),
+                        format!("largest: {}", seen.join(", ")),
+                    )
                 }
             }
             Precondition::InCgroup { role, path } => {

@@ -7,6 +7,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How often the scenario's cgroups are listed for new members.
+const MEMBERS_PERIOD_MS: u64 = 100;
+
 /// `cgroups`: the scenario's cgroups (name, directory), whose new members are reported
 /// each period.
 pub fn spawn(channel: Arc<Channel>, period_ms: u64, cgroups: Vec<(String, String)>) {
@@ -14,12 +17,22 @@ pub fn spawn(channel: Arc<Channel>, period_ms: u64, cgroups: Vec<(String, String
         .name("sampler".into())
         .spawn(move || {
             let mut known: HashSet<u32> = HashSet::new();
+            let mut next_sample = 0;
             loop {
-                channel.send(&sample());
+                let now = sys::monotonic_ms();
+                if now >= next_sample {
+                    channel.send(&sample());
+                    next_sample = now + period_ms.max(10);
+                }
+                // Members more often than samples: a short-lived member (a herd respawning
+                // its killed ones) must be listed before its kill, whose own cgroup line
+                // the kernel may have rate-limited away.
                 for (name, dir) in &cgroups {
                     report_members(&channel, name, dir, &mut known);
                 }
-                std::thread::sleep(Duration::from_millis(period_ms.max(10)));
+                std::thread::sleep(Duration::from_millis(
+                    MEMBERS_PERIOD_MS.min(period_ms.max(10)),
+                ));
             }
         });
 }
