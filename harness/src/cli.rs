@@ -91,6 +91,8 @@ pub enum ReportFormat {
     Junit,
     // One self-contained page: the tables plus SVG plots (docs/compare.md).
     Html,
+    // A KCIDB (KernelCI) submission: checkouts, builds, a test per run and per cell.
+    Kcidb,
 }
 
 #[derive(clap::Args, Debug)]

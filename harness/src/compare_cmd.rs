@@ -2,7 +2,7 @@
 
 use crate::cli::{CompareArgs, ReportFormat};
 use crate::error::{exit, CliError};
-use oomlab_results::compare::{self, html, junit, ktap, load, table, Options, Verdict};
+use oomlab_results::compare::{self, html, junit, kcidb, ktap, load, table, Options, Verdict};
 
 pub fn run(a: &CompareArgs) -> Result<u8, CliError> {
     let usage = |e: compare::CompareError| CliError::Usage(e.to_string());
@@ -26,6 +26,7 @@ pub fn run(a: &CompareArgs) -> Result<u8, CliError> {
         ReportFormat::Ktap => ktap::ktap(&report),
         ReportFormat::Junit => junit::junit(&report),
         ReportFormat::Html => html::html(&report, &loaded),
+        ReportFormat::Kcidb => kcidb::kcidb(&report, &loaded.records),
     };
     match &a.out {
         Some(path) => oomlab_results::store::write_atomically(path, text.as_bytes())

@@ -121,6 +121,7 @@ fn every_format_writes_to_out_and_nothing_to_stdout() {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites ",
         ),
         ("html", "<!DOCTYPE html>\n<html lang=\"en\">\n"),
+        ("kcidb", "{\n  \"builds\": [\n"),
     ] {
         let out = dir.path().join(format);
         let o = oomlab(&[
@@ -137,6 +138,31 @@ fn every_format_writes_to_out_and_nothing_to_stdout() {
     }
     let o = oomlab(&[&fixture("derived"), "--out", "/proc/no/such/dir/report"]);
     assert!(one_line_error(&o).contains("choose a writable --out"));
+}
+
+#[test]
+fn kcidb_is_one_submission_with_a_test_per_run_and_per_cell() {
+    let o = oomlab(&[
+        &fixture("derived"),
+        "--format",
+        "kcidb",
+        "--fail-on-regression",
+    ]);
+    // The exit code still says that a kernel is worse; the document says which.
+    assert_eq!(o.status.code(), Some(4));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["version"], serde_json::json!({"major": 5, "minor": 3}));
+    assert_eq!(v["checkouts"].as_array().unwrap().len(), 6);
+    assert_eq!(v["builds"].as_array().unwrap().len(), 6);
+    let tests = v["tests"].as_array().unwrap();
+    // 27 runs and 6 cells.
+    assert_eq!(tests.len(), 27 + 6);
+    let failed: Vec<&str> = tests
+        .iter()
+        .filter(|t| t["path"] == "oomlab-compare.usemem" && t["status"] == "FAIL")
+        .map(|t| t["misc"]["kernel_spec"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["./bzImage-livelock", "./bzImage-slow"]);
 }
 
 fn write(dir: &Path, text: &str) -> PathBuf {

@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod group;
 pub mod html;
 pub mod junit;
+pub mod kcidb;
 pub mod ktap;
 pub mod load;
 pub mod svg;
