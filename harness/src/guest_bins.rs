@@ -17,6 +17,7 @@ pub const WORKLOADS: &[&str] = &[
     "syscall-enomem",
     "shared-mm",
     "filewalk",
+    "cc-sim",
 ];
 
 /// Where to look: $OOMLAB_GUEST_BIN_DIR, then beside the running binary, then its

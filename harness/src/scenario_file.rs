@@ -33,6 +33,10 @@ struct File {
     scratch_iops: Option<Spanned<u64>>,
     #[serde(default)]
     sysctls: BTreeMap<String, Spanned<String>>,
+    /// Host programs to copy into the guest (at /opt/oomlab/bin/NAME, with their
+    /// libraries) that no argv names first: one process runs another (make).
+    #[serde(default)]
+    programs: Vec<Spanned<String>>,
     #[serde(default, rename = "process")]
     processes: Vec<FileProcess>,
     precondition: Option<Spanned<Precondition>>,
@@ -192,6 +196,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan, String> {
                 "scratch_iops throttles the scratch disk: give scratch_disk_mib too, and at least 1".into(),
             ));
         }
+    }
+    for program in &file.programs {
+        if !program.get_ref().contains('/') {
+            return Err(err(
+                program.span().start,
+                format!(
+                    "programs: {:?} must be a host path, e.g. \"/usr/bin/make\"",
+                    program.get_ref()
+                ),
+            ));
+        }
+        resolve_program(program.get_ref(), base, &mut files)
+            .map_err(|e| err(program.span().start, e))?;
     }
     let mut sysctls = BTreeMap::new();
     for (k, v) in &file.sysctls {

@@ -8,6 +8,7 @@ mod console;
 mod errors;
 mod repetitions;
 mod scenario_files;
+mod scenarios;
 mod signals;
 mod usemem;
 mod verdicts;
