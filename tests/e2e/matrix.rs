@@ -24,6 +24,19 @@ fn write_plan(dir: &Path, kernels: &[&str], reps: u32) -> PathBuf {
     path
 }
 
+fn run_plan(plan: &Path, out: &Path, extra: &[&str], limit: Duration) -> std::process::Output {
+    run_bounded(
+        oomlab()
+            .arg("run")
+            .args(extra)
+            .arg("--plan")
+            .arg(plan)
+            .arg("--out")
+            .arg(out),
+        limit,
+    )
+}
+
 /// (cell, rep) -> how many records, checking every record names one plan.
 fn cells(recs: &[Value]) -> BTreeMap<(String, u64), usize> {
     let id = recs[0]["plan"]["id"].clone();
@@ -53,14 +66,7 @@ fn a_plan_runs_every_cell_with_parallel_guests() {
     let kernels = ["debian:6.1", "debian:6.12"];
     let plan = write_plan(dir.path(), &kernels, 2);
     let out = dir.path().join("out");
-    let o = run_bounded(
-        oomlab()
-            .args(["run", "--jobs", "2", "--plan"])
-            .arg(&plan)
-            .arg("--out")
-            .arg(&out),
-        LIMIT,
-    );
+    let o = run_plan(&plan, &out, &["--jobs", "2"], LIMIT);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let recs = records(&out);
     assert_eq!(cells(&recs), expected(&kernels, 2));
@@ -73,14 +79,7 @@ fn a_plan_runs_every_cell_with_parallel_guests() {
     let id = recs[0]["plan"]["id"].as_str().unwrap();
     assert!(out.join(format!("plans/{id}.json")).is_file());
     // Running the same plan into the same --out again is refused, before any boot.
-    let o = run_bounded(
-        oomlab()
-            .args(["run", "--plan"])
-            .arg(&plan)
-            .arg("--out")
-            .arg(&out),
-        Duration::from_secs(60),
-    );
+    let o = run_plan(&plan, &out, &[], Duration::from_secs(60));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
     assert_eq!(records(&out).len(), 4);
@@ -131,14 +130,7 @@ fn an_interrupted_matrix_resumes_without_duplicates() {
     let before = records(&out).len();
     assert!((1..3).contains(&before), "{before} records after SIGINT");
 
-    let o = run_bounded(
-        oomlab()
-            .args(["run", "--resume", "--plan"])
-            .arg(&plan)
-            .arg("--out")
-            .arg(&out),
-        LIMIT,
-    );
+    let o = run_plan(&plan, &out, &["--resume"], LIMIT);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stderr(&o).contains(&format!("{before} already recorded")),
@@ -210,14 +202,7 @@ fn a_bad_plan_file_is_one_line_with_its_place_and_boots_nothing() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = run_bounded(
-        oomlab()
-            .args(["run", "--plan"])
-            .arg(&plan)
-            .arg("--out")
-            .arg(&out),
-        Duration::from_secs(60),
-    );
+    let o = run_plan(&plan, &out, &[], Duration::from_secs(60));
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
