@@ -101,7 +101,15 @@ pub fn run(o: &BenchOptions, progress: &Progress) -> Result<(), CliError> {
 
     // 2. Harness RSS over a real usemem run.
     opts.out = work.path().join("results");
-    let records = run::run(&opts, progress)?;
+    let req = crate::matrix::Request {
+        spec: crate::matrix::single(&o.kernel, "usemem", o.accel.as_str()),
+        base: ".".into(),
+        resume: false,
+        shard: None,
+        shard_count: None,
+        jobs: Some(1),
+    };
+    let records = crate::matrix::execute(&opts, &req, progress)?;
     let hwm = status_kb("VmHWM").unwrap_or(0);
     println!(
         "harness peak RSS (VmHWM) after a usemem run: {} MiB (budget 50 MiB)",
@@ -151,9 +159,6 @@ pub fn run(o: &BenchOptions, progress: &Progress) -> Result<(), CliError> {
 
 fn run_options(o: &BenchOptions, out: &Path) -> RunOptions {
     RunOptions {
-        scenario: "usemem".into(),
-        params: vec![],
-        kernels: vec![o.kernel.clone()],
         modules: None,
         load_modules: vec![],
         out: out.join("results"),
@@ -164,9 +169,7 @@ fn run_options(o: &BenchOptions, out: &Path) -> RunOptions {
         timeout: Duration::from_secs(120),
         boot_timeout: Duration::from_secs(60),
         silence_timeout: Duration::from_secs(30),
-        reps: 1,
         cache_dir: o.cache_dir.clone(),
-        sets: vec![],
         heartbeat_ms: 100,
         responsive_gap_ms: 300,
         probe_ms: 250,

@@ -17,8 +17,32 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run a scenario on one or more kernels and append the records to --out.
+    /// Run scenarios on kernels (a matrix, from flags or --plan) and append the records to --out.
     Run(Box<RunArgs>),
+    /// Join the --out folders of a sharded plan into OUT, checking they hold one plan
+    /// and no run twice; lists the runs still missing (exit 3 if any).
+    Merge {
+        /// The merged results directory (created if needed; may already hold records).
+        out: PathBuf,
+        /// Shard output folders.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
+    /// Print an sbatch script running a plan as a Slurm job array, one shard per task,
+    /// with a merge job after it (docs/matrix.md).
+    SlurmScript {
+        /// The plan file.
+        plan: PathBuf,
+        /// Array tasks (shards).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        shards: u32,
+        /// Results directory: shards go to OUT/shard-I, merged records to OUT.
+        #[arg(long)]
+        out: PathBuf,
+        /// The oomlab binary the tasks run [default: this one].
+        #[arg(long)]
+        oomlab: Option<PathBuf>,
+    },
     /// Parse a dmesg, journal or serial console log for OOM kills and reaper results.
     ParseLog {
         /// The log file ("-" for standard input).
@@ -97,10 +121,18 @@ pub enum ReportFormat {
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// Scenario name (see `oomlab scenarios list`).
-    #[arg(long, default_value = "usemem")]
-    pub scenario: String,
-    /// Scenario parameter, e.g. --param herd.adj=0 (see `oomlab scenarios list`). Repeatable.
+    /// A plan file (TOML): kernels × setting sets × scenarios × reps, guest shape and
+    /// accel in one place (docs/matrix.md). Replaces the matrix flags.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "scenarios", "params", "kernels", "sets", "set_variants", "reps", "memory", "cpus",
+        "timeout", "accel",
+    ])]
+    pub plan: Option<PathBuf>,
+    /// Scenario name (see `oomlab scenarios list`) or scenario file, optionally with
+    /// parameters: NAME:key=value,key=value. Repeat for several.
+    #[arg(long = "scenario", default_value = "usemem")]
+    pub scenarios: Vec<String>,
+    /// Scenario parameter for every --scenario, e.g. --param herd.adj=0 (see `oomlab scenarios list`). Repeatable.
     #[arg(long = "param")]
     pub params: Vec<String>,
     /// Kernel: debian:SERIES[-FLAVOUR] (debian:6.1, debian:6.12, debian:6.12-rt, debian:6.1-amd64) or a bzImage path. Repeat for several.
@@ -140,12 +172,29 @@ pub struct RunArgs {
     /// Seconds of silence on both console and event channel, after ready, that make a run hung.
     #[arg(long, default_value_t = 50)]
     pub silence_timeout: u64,
-    /// Repetitions per kernel: OOM behaviour varies from run to run.
+    /// Repetitions per cell: OOM behaviour varies from run to run.
     #[arg(long, default_value_t = 1)]
     pub reps: u32,
-    /// Sysctl applied in the guest before pressure, e.g. --set vm.oom_dump_tasks=0. Repeatable.
+    /// Sysctl applied in the guest before pressure, e.g. --set vm.oom_dump_tasks=0. Repeatable; applies to every run.
     #[arg(long = "set")]
     pub sets: Vec<String>,
+    /// A named setting set, one axis value of the matrix: NAME:key=value,key=value
+    /// (after the --sets). Repeat for several; without any, one set named "default".
+    #[arg(long = "set-variant", value_name = "NAME:K=V,...")]
+    pub set_variants: Vec<String>,
+    /// Continue a matrix in --out: run only the (cell, rep)s that have no record yet.
+    #[arg(long)]
+    pub resume: bool,
+    /// Run one slice of the matrix: I/N takes the runs whose index % N == I; auto reads
+    /// Slurm's SLURM_ARRAY_TASK_ID/COUNT or Kubernetes' JOB_COMPLETION_INDEX.
+    #[arg(long, value_name = "I/N|auto", value_parser = crate::matrix::shard::parse_arg)]
+    pub shard: Option<crate::matrix::shard::ShardArg>,
+    /// Shard count for --shard auto under a Kubernetes Indexed Job [default: $OOMLAB_SHARD_COUNT].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub shard_count: Option<u32>,
+    /// Guests run at once [default: host cores / vCPU threads per guest, lowered to fit host RAM].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
     /// Kernel and image cache [default: $OOMLAB_CACHE_DIR, $XDG_CACHE_HOME/oomlab, ~/.cache/oomlab].
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,

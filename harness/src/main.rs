@@ -8,6 +8,7 @@ mod cli;
 mod compare_cmd;
 mod error;
 mod guest_bins;
+mod matrix;
 mod parse_log;
 mod precondition;
 mod progress;
@@ -65,6 +66,13 @@ fn dispatch(cli: Cli) -> Result<u8, CliError> {
             bench::run(&opts, &progress::Progress::new()).map(|_| exit::OK)
         }
         Command::Compare(args) => compare_cmd::run(&args),
+        Command::Merge { out, inputs } => matrix::merge::run(&out, &inputs),
+        Command::SlurmScript {
+            plan,
+            shards,
+            out,
+            oomlab,
+        } => slurm_script(&plan, shards, &out, oomlab),
         Command::Scenarios {
             what: ScenariosCmd::List,
         } => {
@@ -83,10 +91,29 @@ fn dispatch(cli: Cli) -> Result<u8, CliError> {
 }
 
 fn run_command(a: cli::RunArgs) -> Result<u8, CliError> {
+    let (spec, base) = match &a.plan {
+        Some(path) => {
+            let l = matrix::plan::load(path).map_err(CliError::Usage)?;
+            (l.spec, l.base)
+        }
+        None => {
+            let spec = matrix::plan::from_cli(matrix::plan::CliAxes {
+                kernels: a.kernels,
+                scenarios: a.scenarios,
+                params: a.params,
+                sets: a.sets,
+                variants: a.set_variants,
+                reps: a.reps,
+                memory_mib: a.memory,
+                cpus: a.cpus,
+                timeout_s: a.timeout,
+                accel: a.accel.as_str().to_string(),
+            })
+            .map_err(CliError::Usage)?;
+            (spec, std::path::PathBuf::from("."))
+        }
+    };
     let opts = run::RunOptions {
-        scenario: a.scenario,
-        params: a.params,
-        kernels: a.kernels,
         modules: a.modules,
         load_modules: a.load_modules,
         out: a.out,
@@ -97,9 +124,7 @@ fn run_command(a: cli::RunArgs) -> Result<u8, CliError> {
         timeout: Duration::from_secs(a.timeout),
         boot_timeout: Duration::from_secs(a.boot_timeout),
         silence_timeout: Duration::from_secs(a.silence_timeout),
-        reps: a.reps,
         cache_dir: a.cache_dir,
-        sets: a.sets,
         heartbeat_ms: a.heartbeat_ms,
         responsive_gap_ms: a.responsive_gap_ms,
         probe_ms: a.probe_ms,
@@ -110,8 +135,16 @@ fn run_command(a: cli::RunArgs) -> Result<u8, CliError> {
         sysrq_f: a.sysrq_f,
         settle_ms: a.settle_ms,
     };
+    let req = matrix::Request {
+        spec,
+        base,
+        resume: a.resume,
+        shard: a.shard,
+        shard_count: a.shard_count,
+        jobs: a.jobs,
+    };
     let progress = progress::Progress::new();
-    let records = run::run(&opts, &progress)?;
+    let records = matrix::execute(&opts, &req, &progress)?;
     if a.json {
         for r in &records {
             println!("{}", r.to_line());
@@ -138,4 +171,36 @@ fn run_command(a: cli::RunArgs) -> Result<u8, CliError> {
     } else {
         exit::RUN_FAILED
     })
+}
+
+fn slurm_script(
+    plan: &std::path::Path,
+    shards: u32,
+    out: &std::path::Path,
+    oomlab: Option<std::path::PathBuf>,
+) -> Result<u8, CliError> {
+    let usage = |e: String| CliError::Usage(e);
+    let loaded = matrix::plan::load(plan).map_err(usage)?;
+    matrix::expand::Matrix::expand(loaded.spec.clone(), &loaded.base).map_err(usage)?;
+    let abs = |p: &std::path::Path, what: &str| {
+        std::path::absolute(p).map_err(|e| usage(format!("{what} {}: {e}", p.display())))
+    };
+    let oomlab = match oomlab {
+        Some(p) => abs(&p, "--oomlab")?,
+        None => std::env::current_exe().map_err(|e| CliError::Internal(e.to_string()))?,
+    };
+    // The job's log files go to --out, which Slurm does not create.
+    std::fs::create_dir_all(out)
+        .map_err(|e| usage(format!("cannot create --out {}: {e}", out.display())))?;
+    print!(
+        "{}",
+        matrix::slurm::script(&matrix::slurm::ScriptArgs {
+            plan_file: &abs(plan, "plan")?,
+            spec: &loaded.spec,
+            shards,
+            out: &abs(out, "--out")?,
+            oomlab: &oomlab,
+        })
+    );
+    Ok(exit::OK)
 }

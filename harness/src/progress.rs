@@ -1,7 +1,10 @@
-//! One progress line per guest: boot -> pressure -> oom-kill -> outcome.
+//! One progress line per running guest: boot -> pressure -> oom-kill -> outcome, and
+//! below them one bar for the whole matrix with its ETA.
 //!
-//! On a terminal this is an indicatif spinner; otherwise (CI logs, pipes) each phase
-//! change is one plain line, so logs stay readable. Always on stderr: stdout is for results.
+//! On a terminal these are indicatif lines; a finished guest's line becomes a plain
+//! line above them, so only running guests keep a line. Otherwise (CI logs, pipes) each
+//! phase change is one plain line, so logs stay readable. Always on stderr: stdout is
+//! for results.
 
 use crate::session::Phase;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -10,30 +13,64 @@ use std::time::Duration;
 
 pub struct Progress {
     multi: Option<MultiProgress>,
+    /// The matrix bar, kept last: guest lines are inserted above it.
+    overall: std::sync::OnceLock<ProgressBar>,
 }
 
 pub struct GuestLine {
-    bar: Option<ProgressBar>,
+    bar: Option<(MultiProgress, ProgressBar)>,
     label: String,
+}
+
+/// The whole matrix: runs done out of planned, with an ETA.
+pub struct Overall {
+    bar: Option<ProgressBar>,
+    total: u64,
+    done: std::sync::atomic::AtomicU64,
 }
 
 impl Progress {
     pub fn new() -> Progress {
         Progress {
             multi: std::io::stderr().is_terminal().then(MultiProgress::new),
+            overall: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The matrix bar; call once, before the guests start.
+    pub fn overall(&self, total: u64) -> Overall {
+        let bar = self.multi.as_ref().map(|m| {
+            let bar = m.add(ProgressBar::new(total));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "[{elapsed_precise}] {wide_bar} {pos}/{len} runs, ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(500));
+            let _ = self.overall.set(bar.clone());
+            bar
+        });
+        Overall {
+            bar,
+            total,
+            done: Default::default(),
         }
     }
 
     pub fn guest(&self, label: &str) -> GuestLine {
         let bar = self.multi.as_ref().map(|m| {
-            let bar = m.add(ProgressBar::new_spinner());
+            let bar = match self.overall.get() {
+                Some(o) => m.insert_before(o, ProgressBar::new_spinner()),
+                None => m.add(ProgressBar::new_spinner()),
+            };
             bar.set_style(
                 ProgressStyle::with_template("{spinner} [{elapsed:>4}] {prefix} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             bar.set_prefix(label.to_string());
             bar.enable_steady_tick(Duration::from_millis(120));
-            bar
+            (m.clone(), bar)
         });
         GuestLine {
             bar,
@@ -66,15 +103,36 @@ impl GuestLine {
 
     pub fn finish(&self, outcome: &str) {
         match &self.bar {
-            Some(b) => b.finish_with_message(outcome.to_string()),
+            Some((m, b)) => {
+                let _ = m.println(format!("{}: {outcome}", self.label));
+                b.finish_and_clear();
+                m.remove(b);
+            }
             None => eprintln!("{}: {outcome}", self.label),
         }
     }
 
     fn set(&self, text: &str) {
         match &self.bar {
-            Some(b) => b.set_message(text.to_string()),
+            Some((_, b)) => b.set_message(text.to_string()),
             None => eprintln!("{}: {text}", self.label),
+        }
+    }
+}
+
+impl Overall {
+    pub fn inc(&self) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        match &self.bar {
+            Some(b) => b.inc(1),
+            None if self.total > 1 => eprintln!("[{done}/{}] runs done", self.total),
+            None => {}
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `oomlab run`: resolve everything up front, then boot, watch, judge and record each run.
+//! One run: boot, watch, judge and record. `oomlab run` resolves its matrix up front
+//! and schedules the runs in crate::matrix.
 
 use crate::error::CliError;
 use crate::progress::Progress;
@@ -23,10 +24,6 @@ use std::time::{Duration, SystemTime};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    pub scenario: String,
-    /// `--param NAME=VALUE` for the scenario.
-    pub params: Vec<String>,
-    pub kernels: Vec<String>,
     pub modules: Option<PathBuf>,
     /// Modules the guest loads before pressure (dependencies are added).
     pub load_modules: Vec<String>,
@@ -38,9 +35,7 @@ pub struct RunOptions {
     pub timeout: Duration,
     pub boot_timeout: Duration,
     pub silence_timeout: Duration,
-    pub reps: u32,
     pub cache_dir: Option<PathBuf>,
-    pub sets: Vec<String>,
     pub heartbeat_ms: u64,
     pub responsive_gap_ms: u64,
     pub probe_ms: u64,
@@ -85,60 +80,28 @@ pub(crate) struct Prepared {
     pub accel: AccelChoice,
 }
 
-pub fn run(opts: &RunOptions, progress: &Progress) -> Result<Vec<RunRecord>, CliError> {
-    // Check every input before anything slow happens.
-    let plan = scenario::resolve(&opts.scenario, &opts.params).map_err(CliError::Usage)?;
-    let mut settings = settings::resolve(&opts.sets).map_err(CliError::Usage)?;
-    // The scenario's own sysctls, unless --set says otherwise.
+/// A cell's settings: `--set`s (already checked), and the scenario's own sysctls where
+/// no `--set` names them.
+pub(crate) fn cell_settings(
+    plan: &scenario::Plan,
+    sets: &[String],
+) -> Result<settings::Settings, String> {
+    let mut settings = settings::resolve(sets)?;
     for (k, v) in &plan.sysctls {
-        if !opts
-            .sets
+        if !sets
             .iter()
             .any(|s| s.split('=').next().map(str::trim) == Some(k))
         {
             settings.sysctls.insert(k.clone(), v.clone());
         }
     }
-    if opts.memory_mib < 64 || opts.cpus == 0 || opts.reps == 0 {
-        return Err(CliError::Usage(
-            "--memory must be at least 64 (MiB), --cpus and --reps at least 1".into(),
-        ));
-    }
-    let specs: Vec<(String, KernelSpec)> = opts
-        .kernels
-        .iter()
-        .map(|k| k.parse::<KernelSpec>().map(|s| (k.clone(), s)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| CliError::Usage(e.to_string()))?;
-    let store = Store::open(&opts.out).map_err(|e| CliError::Usage(e.to_string()))?;
-    let tools = Tools::find(opts.cache_dir.as_deref())?;
+    Ok(settings)
+}
 
-    let mut records = Vec::new();
-    for (spec_text, spec) in &specs {
-        let prepared = prepare(
-            opts,
-            &plan,
-            settings.console.device,
-            spec_text,
-            spec,
-            &tools,
-            progress,
-        )?;
-        for rep in 0..opts.reps {
-            let record = one_run(
-                opts,
-                &plan,
-                &settings,
-                &prepared,
-                &store,
-                rep,
-                &tools.qemu_version,
-                progress,
-            )?;
-            records.push(record);
-        }
-    }
-    Ok(records)
+/// What a run's record says about its place in the matrix and the host it shared.
+pub(crate) struct RunTag {
+    pub plan: PlanRef,
+    pub cpus_shared: bool,
 }
 
 /// What every run on this host needs: QEMU, the guest binaries, the cache.
@@ -309,7 +272,7 @@ fn new_run_id(scenario: &str, release: &str, rep: u32) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn one_run(
+pub(crate) fn one_run(
     opts: &RunOptions,
     plan: &scenario::Plan,
     settings: &settings::Settings,
@@ -318,6 +281,7 @@ fn one_run(
     rep: u32,
     qemu_version: &str,
     progress: &Progress,
+    tag: &RunTag,
 ) -> Result<RunRecord, CliError> {
     let kernel = &prepared.kernel;
     let run_id = new_run_id(&plan.name, &kernel.release, rep);
@@ -325,7 +289,7 @@ fn one_run(
     let run = store
         .begin_run(&run_id)
         .map_err(|e| CliError::Internal(e.to_string()))?;
-    let line = progress.guest(&format!("{} {} r{rep}", kernel.spec, plan.name));
+    let line = progress.guest(&format!("{} r{rep}", tag.plan.cell));
 
     let spec = run_spec(opts, &run_id, plan, settings);
     let initrd = run.path.join(RUN_INITRD);
@@ -477,6 +441,7 @@ fn one_run(
             cpus: opts.cpus,
             cmdline,
             mem_total_kb: ready.map(|r| r.1),
+            cpus_shared: Some(tag.cpus_shared),
         },
         settings: settings.recorded(),
         rep,
@@ -499,6 +464,7 @@ fn one_run(
         console: Some(console),
         evidence: v.evidence,
         data_check,
+        plan: Some(tag.plan.clone()),
         stall_ms: v.stall_ms,
         probe_latency_ms: v.probe_latency_ms,
         psi_memory: v.psi_memory,

@@ -101,6 +101,10 @@ pub struct GuestInfo {
     /// MemTotal the guest reported.
     #[serde(default)]
     pub mem_total_kb: Option<u64>,
+    /// More vCPU threads were running on the host (parallel guests) than it has cores,
+    /// so timings may be stretched by CPU contention (docs/matrix.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus_shared: Option<bool>,
 }
 
 /// One OOM kill, joined with the role of the process it hit.
@@ -335,6 +339,17 @@ pub struct HarnessAction {
     pub what: String,
 }
 
+/// Where a run sits in a matrix plan: resume and merge count records per (id, cell, rep).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRef {
+    /// Hash of the normalized plan (its axes and guest shape, not its repetitions).
+    pub id: String,
+    /// Stable key of the cell: `KERNEL|SCENARIO[PARAMS]|VARIANT`.
+    pub cell: String,
+    /// The setting set's name.
+    pub variant: String,
+}
+
 /// Paths relative to the output directory.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Artifacts {
@@ -400,6 +415,9 @@ pub struct RunRecord {
     pub evidence: Option<Evidence>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_check: Option<DataCheck>,
+    /// The matrix plan cell this run belongs to (docs/matrix.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanRef>,
     #[serde(default)]
     pub stall_ms: Option<u64>,
     #[serde(default)]

@@ -126,18 +126,25 @@ impl Store {
 
     /// Finish a run: its record goes into its folder and into `runs.jsonl`.
     pub fn commit(&self, run: RunDir, record: &RunRecord) -> Result<PathBuf, StoreError> {
-        let _lock = self.lock()?;
-        if self.load()?.iter().any(|r| r.run_id == record.run_id) {
-            return Err(StoreError::Duplicate(record.run_id.clone()));
-        }
-        let pretty = serde_json::to_vec_pretty(record).unwrap_or_default();
-        write_atomically(&run.path.join("record.json"), &pretty)?;
         let final_path = self.run_path(&run.run_id);
-        if final_path.exists() {
-            return Err(StoreError::Duplicate(run.run_id));
-        }
-        fs::rename(&run.path, &final_path).map_err(io_err(&final_path))?;
+        self.commit_all(vec![(run, record)])?;
+        Ok(final_path)
+    }
 
+    /// Finish several runs with one rewrite of `runs.jsonl` (merging shards would
+    /// otherwise rewrite it once per record). Every id is checked before anything moves.
+    pub fn commit_all(&self, runs: Vec<(RunDir, &RunRecord)>) -> Result<(), StoreError> {
+        let _lock = self.lock()?;
+        let existing = self.load()?;
+        let mut ids = std::collections::HashSet::new();
+        for (run, record) in &runs {
+            if existing.iter().any(|r| r.run_id == record.run_id)
+                || !ids.insert(record.run_id.as_str())
+                || self.run_path(&run.run_id).exists()
+            {
+                return Err(StoreError::Duplicate(record.run_id.clone()));
+            }
+        }
         let records = self.records_path();
         let mut bytes = match fs::read(&records) {
             Ok(b) => b,
@@ -147,10 +154,15 @@ impl Store {
         if !bytes.is_empty() && !bytes.ends_with(b"\n") {
             bytes.push(b'\n');
         }
-        bytes.extend_from_slice(record.to_line().as_bytes());
-        bytes.push(b'\n');
-        write_atomically(&records, &bytes)?;
-        Ok(final_path)
+        for (run, record) in runs {
+            let pretty = serde_json::to_vec_pretty(record).unwrap_or_default();
+            write_atomically(&run.path.join("record.json"), &pretty)?;
+            let final_path = self.run_path(&run.run_id);
+            fs::rename(&run.path, &final_path).map_err(io_err(&final_path))?;
+            bytes.extend_from_slice(record.to_line().as_bytes());
+            bytes.push(b'\n');
+        }
+        write_atomically(&records, &bytes)
     }
 
     /// Keep an interrupted run's artifacts for inspection, without a record.

@@ -6,6 +6,7 @@
 mod common;
 mod console;
 mod errors;
+mod matrix;
 mod repetitions;
 mod scenario_files;
 mod scenarios;

@@ -99,18 +99,22 @@ fn a_second_run_appends_to_the_same_out() {
     // it is given must not depend on the harness's working directory.
     let cwd = tempfile::tempdir().unwrap();
     let out = cwd.path().join("results/demo");
-    for _ in 0..2 {
+    // The same plan twice would be refused; a second repetition resumed into it appends.
+    for more in [&[][..], &["--reps", "2", "--resume"][..]] {
         let o = run_bounded(
-            oomlab().current_dir(cwd.path()).args([
-                "run",
-                "--kernel",
-                "debian:6.1",
-                "--accel",
-                "tcg",
-                "--json",
-                "--out",
-                "results/demo",
-            ]),
+            oomlab()
+                .current_dir(cwd.path())
+                .args([
+                    "run",
+                    "--kernel",
+                    "debian:6.1",
+                    "--accel",
+                    "tcg",
+                    "--json",
+                    "--out",
+                    "results/demo",
+                ])
+                .args(more),
             Duration::from_secs(900),
         );
         assert!(o.status.success(), "{}", stderr(&o));
