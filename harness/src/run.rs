@@ -211,6 +211,7 @@ pub(crate) fn probe_only_spec(run_id: &str) -> GuestSpec {
         settle_ms: 0,
         max_pressure_ms: 0,
         sysctls: BTreeMap::new(),
+        sysfs: vec![],
         processes: vec![],
         end: Default::default(),
         mounts: vec![],
@@ -239,6 +240,7 @@ fn run_spec(
         settle_ms: opts.settle_ms,
         max_pressure_ms: timeout_ms.saturating_sub(15_000).max(timeout_ms * 3 / 4),
         sysctls: settings.sysctls.clone(),
+        sysfs: settings.sysfs.clone(),
         processes: plan.processes.clone(),
         end: plan.end,
         mounts: plan
@@ -541,7 +543,12 @@ fn setup_checks(agent: &[Event]) -> Vec<SetupCheck> {
                 ok,
                 ..
             } => Some(SetupCheck {
-                name: format!("sysctl {key}"),
+                // sysfs knobs say where they wrote: "VALUE > /sys/...".
+                name: if requested.contains(" > /sys/") {
+                    format!("sysfs {key}")
+                } else {
+                    format!("sysctl {key}")
+                },
                 ok: *ok,
                 detail: format!(
                     "asked {requested}, read back {}",

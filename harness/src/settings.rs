@@ -5,7 +5,10 @@
 //! again in the guest, where the agent writes each sysctl and reads it back.
 
 use crate::qemu::command::ConsoleDevice;
+use oomlab_workloads::spec::SysfsSetting;
 use std::collections::BTreeMap;
+
+const LRU_GEN: &str = "/sys/kernel/mm/lru_gen";
 
 /// The console log level every run gets unless `console.loglevel` says otherwise: 7
 /// prints everything but debug, so OOM reports, task dumps and reaper lines reach it.
@@ -16,6 +19,10 @@ pub const DEFAULT_LOGLEVEL: u8 = 7;
 pub struct Settings {
     /// Written and read back in the guest, `kernel.printk` included.
     pub sysctls: BTreeMap<String, String>,
+    /// sysfs knobs (MGLRU), written and read back in the guest.
+    pub sysfs: Vec<SysfsSetting>,
+    /// Those knobs as the user named them (`mglru` -> `on`), for the record.
+    pub named: BTreeMap<String, String>,
     pub console: ConsoleSettings,
 }
 
@@ -41,6 +48,7 @@ impl Settings {
         let mut all = self.sysctls.clone();
         all.insert("console.loglevel".into(), self.console.loglevel.to_string());
         all.insert("console.device".into(), self.console.device.as_str().into());
+        all.extend(self.named.iter().map(|(k, v)| (k.clone(), v.clone())));
         all
     }
 }
@@ -85,7 +93,7 @@ pub fn parse(arg: &str) -> Result<(String, String), String> {
         && !key.contains("..");
     if !key_ok {
         return Err(format!(
-            "--set {arg:?}: {key:?} is not a setting oomlab knows; use a vm.* or kernel.* sysctl such as vm.overcommit_memory, or console.loglevel / console.device"
+            "--set {arg:?}: {key:?} is not a setting oomlab knows; use a vm.* or kernel.* sysctl such as vm.overcommit_memory, console.loglevel / console.device, or mglru"
         ));
     }
     let value_ok = !value.is_empty()
@@ -114,11 +122,36 @@ pub fn resolve(args: &[String]) -> Result<Settings, String> {
     let mut sysctls = sysctl_defaults();
     let mut loglevel = None;
     let mut device = ConsoleDevice::Serial;
+    let mut sysfs: Vec<SysfsSetting> = Vec::new();
+    let mut named = BTreeMap::new();
     for a in args {
         match split(a)? {
             ("console.loglevel", v) => loglevel = Some(parse_loglevel(a, v)?),
             ("console.device", v) => {
                 device = v.parse().map_err(|e| format!("--set {a:?}: {e}"))?;
+            }
+            ("mglru", v) => {
+                let (value, expect, expect_not) = match v {
+                    // The read-back is a bitmask of the features the CPU allows: any
+                    // non-zero mask means on.
+                    "on" => ("y", None, Some("0x0000")),
+                    "off" => ("n", Some("0x0000"), None),
+                    _ => {
+                        return Err(format!(
+                            "--set {a:?}: mglru is on or off (or set mglru.min_ttl_ms=N)"
+                        ))
+                    }
+                };
+                set_sysfs(&mut sysfs, "mglru", &format!("{LRU_GEN}/enabled"), value, expect, expect_not);
+                named.insert("mglru".to_string(), v.to_string());
+            }
+            ("mglru.min_ttl_ms", v) => {
+                let ms: u32 = v.parse().map_err(|_| {
+                    format!("--set {a:?}: mglru.min_ttl_ms takes milliseconds, e.g. 1000")
+                })?;
+                let ms = ms.to_string();
+                set_sysfs(&mut sysfs, "mglru.min_ttl_ms", &format!("{LRU_GEN}/min_ttl_ms"), &ms, Some(&ms), None);
+                named.insert("mglru.min_ttl_ms".to_string(), ms);
             }
             (k, _) if k.starts_with("console.") => {
                 return Err(format!(
@@ -154,8 +187,29 @@ pub fn resolve(args: &[String]) -> Result<Settings, String> {
         .or_insert_with(|| format!("{loglevel} 4 1 7"));
     Ok(Settings {
         sysctls,
+        sysfs,
+        named,
         console: ConsoleSettings { loglevel, device },
     })
+}
+
+/// Set (or replace) one sysfs knob.
+fn set_sysfs(
+    all: &mut Vec<SysfsSetting>,
+    key: &str,
+    path: &str,
+    value: &str,
+    expect: Option<&str>,
+    expect_not: Option<&str>,
+) {
+    all.retain(|s| s.key != key);
+    all.push(SysfsSetting {
+        key: key.into(),
+        path: path.into(),
+        value: value.into(),
+        expect: expect.map(Into::into),
+        expect_not: expect_not.map(Into::into),
+    });
 }
 
 #[cfg(test)]
@@ -195,6 +249,25 @@ mod tests {
         assert_eq!(s.recorded()["console.loglevel"], "1");
         assert_eq!(s.recorded()["console.device"], "serial");
         assert!(!s.console.carries_kernel_log());
+    }
+
+    #[test]
+    fn mglru_is_a_sysfs_setting_with_its_read_back() {
+        let s = resolve(&["mglru=off".into()]).unwrap();
+        assert_eq!(s.sysfs.len(), 1);
+        assert_eq!(s.sysfs[0].path, "/sys/kernel/mm/lru_gen/enabled");
+        assert_eq!(
+            (s.sysfs[0].value.as_str(), s.sysfs[0].expect.as_deref()),
+            ("n", Some("0x0000"))
+        );
+        assert_eq!(s.recorded()["mglru"], "off");
+        let s = resolve(&["mglru=off".into(), "mglru=on".into()]).unwrap();
+        assert_eq!(s.sysfs.len(), 1);
+        assert_eq!(s.sysfs[0].expect_not.as_deref(), Some("0x0000"));
+        assert!(resolve(&["mglru=maybe".into()])
+            .unwrap_err()
+            .contains("on or off"));
+        assert!(resolve(&["mglru.min_ttl_ms=x".into()]).is_err());
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub fn verify(g: &VerifyGuest, run_dir: &Path, argv: &[String]) -> DataCheck {
         settle_ms: 0,
         max_pressure_ms: LIMIT.as_millis() as u64 - 20_000,
         sysctls: BTreeMap::new(),
+        sysfs: vec![],
         processes: vec![ProcessSpec {
             name: "verify".into(),
             role: Role::Bystander,

@@ -93,6 +93,22 @@ pub fn rlimit_value(value: &str) -> Option<u64> {
     }
 }
 
+/// One sysfs write and what reading it back must show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SysfsSetting {
+    /// The setting's name as the user gave it (`mglru`), for the record.
+    pub key: String,
+    pub path: String,
+    pub value: String,
+    /// The read-back, trimmed, must equal this...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<String>,
+    /// ...or must differ from this (a bitmask whose bits depend on the CPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_not: Option<String>,
+}
+
 /// A block device the agent mounts before pressure, checked as part of the setup.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -153,6 +169,9 @@ pub struct GuestSpec {
     /// `vm.*`-style sysctls, applied before pressure starts and read back.
     #[serde(default)]
     pub sysctls: BTreeMap<String, String>,
+    /// Kernel knobs in sysfs (MGLRU), written before pressure and read back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sysfs: Vec<SysfsSetting>,
     #[serde(default)]
     pub processes: Vec<ProcessSpec>,
     #[serde(default)]

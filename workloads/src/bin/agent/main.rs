@@ -63,6 +63,9 @@ fn main() {
     if !setup::mount_all(&channel, &spec.mounts) {
         finish(&channel, None, "setup failed: a mount check failed");
     }
+    if !setup::apply_sysfs(&channel, &spec.sysfs) {
+        finish(&channel, None, "setup failed: a sysfs setting did not take");
+    }
     if !setup::apply_sysctls(&channel, &spec.sysctls) {
         finish(&channel, None, "setup failed: a sysctl did not take");
     }

@@ -45,6 +45,41 @@ pub fn load_modules(channel: &Channel) {
     }
 }
 
+/// Write each sysfs knob and read it back against what the host expects.
+pub fn apply_sysfs(channel: &Channel, settings: &[oomlab_workloads::spec::SysfsSetting]) -> bool {
+    let mut all_ok = true;
+    for s in settings {
+        let written = std::fs::write(&s.path, s.value.as_bytes());
+        let actual = std::fs::read_to_string(&s.path)
+            .ok()
+            .map(|v| v.trim().to_string());
+        let matches = actual.as_deref().is_some_and(|a| {
+            s.expect.as_deref().is_none_or_eq(a) && s.expect_not.as_deref() != Some(a)
+        });
+        let ok = written.is_ok() && matches;
+        all_ok &= ok;
+        channel.send(&Event::Setting {
+            t_ms: sys::monotonic_ms(),
+            key: s.key.clone(),
+            requested: format!("{} > {}", s.value, s.path),
+            actual,
+            ok,
+            error: written.err().map(|e| e.to_string()),
+        });
+    }
+    all_ok
+}
+
+trait NoneOrEq {
+    fn is_none_or_eq(&self, v: &str) -> bool;
+}
+
+impl NoneOrEq for Option<&str> {
+    fn is_none_or_eq(&self, v: &str) -> bool {
+        self.map_or(true, |e| e == v)
+    }
+}
+
 /// Apply sysctls and read each back; a value the kernel rewrote or refused is reported
 /// with `ok: false` so the host can refuse to call the run a kernel result.
 pub fn apply_sysctls(channel: &Channel, sysctls: &BTreeMap<String, String>) -> bool {
