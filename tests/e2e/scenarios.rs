@@ -52,147 +52,186 @@ fn no_bystander_killed(r: &Value) {
     );
 }
 
-/// Runs `check` on both kernels.
-fn both(check: fn(&str)) {
-    check("debian:6.1");
-    check("debian:6.12");
+/// One test per kernel for a scenario check. The quick suite (CI: `cargo test`) runs
+/// each scenario on one kernel, alternating, so both kernels boot; the other kernel is
+/// in the full suite (`cargo test --workspace -- --include-ignored`).
+macro_rules! on_kernels {
+    ($check:ident, quick: $quick:ident, full: $full:ident, $qk:literal, $fk:literal) => {
+        #[test]
+        fn $quick() {
+            $check($qk);
+        }
+        #[test]
+        #[ignore = "full suite: cargo test --workspace -- --include-ignored"]
+        fn $full() {
+            $check($fk);
+        }
+    };
 }
 
-#[test]
-fn usemem_many() {
-    both(|k| {
-        let r = run("usemem-many", k, "60");
-        outcome_in(&r, &["recovered"]);
-        precondition_held(&r);
-        no_bystander_killed(&r);
-    });
+fn usemem_many(k: &str) {
+    let r = run("usemem-many", k, "60");
+    outcome_in(&r, &["recovered"]);
+    precondition_held(&r);
+    no_bystander_killed(&r);
 }
 
-#[test]
-fn mmap_sem_writers() {
-    both(|k| {
-        let r = run("mmap-sem-writers", k, "60");
-        outcome_in(&r, &["recovered"]);
-        precondition_held(&r);
-    });
+fn mmap_sem_writers(k: &str) {
+    let r = run("mmap-sem-writers", k, "60");
+    outcome_in(&r, &["recovered"]);
+    precondition_held(&r);
 }
 
-#[test]
-fn coredump_victim() {
-    both(|k| {
-        let r = run("coredump-victim", k, "60");
-        outcome_in(&r, &["recovered"]);
-        precondition_held(&r);
-    });
+fn coredump_victim(k: &str) {
+    let r = run("coredump-victim", k, "60");
+    outcome_in(&r, &["recovered"]);
+    precondition_held(&r);
 }
 
-#[test]
-fn coredump_pipe() {
-    both(|k| {
-        let r = run("coredump-pipe", k, "60");
-        outcome_in(&r, &["recovered"]);
-        precondition_held(&r);
-    });
+fn coredump_pipe(k: &str) {
+    let r = run("coredump-pipe", k, "60");
+    outcome_in(&r, &["recovered"]);
+    precondition_held(&r);
 }
 
-#[test]
-fn inode_lock_writers() {
-    both(|k| {
-        let r = run("inode-lock-writers", k, "60");
-        outcome_in(&r, &["recovered"]);
-        precondition_held(&r);
-    });
+fn inode_lock_writers(k: &str) {
+    let r = run("inode-lock-writers", k, "60");
+    outcome_in(&r, &["recovered"]);
+    precondition_held(&r);
 }
 
 /// Killed (as seen on both kernels), or the pipe write failed with ENOMEM (exit 10).
-#[test]
-fn memcg_syscall_enomem() {
-    both(|k| {
-        let r = run("memcg-syscall-enomem", k, "60");
-        outcome_in(&r, &["recovered", "no_oom"]);
-        if r["outcome"] == "recovered" {
-            precondition_held(&r);
-            assert_eq!(kill_roles(&r), ["hog"]);
-        }
-    });
+fn memcg_syscall_enomem(k: &str) {
+    let r = run("memcg-syscall-enomem", k, "60");
+    outcome_in(&r, &["recovered", "no_oom"]);
+    if r["outcome"] == "recovered" {
+        precondition_held(&r);
+        assert_eq!(kill_roles(&r), ["hog"]);
+    }
 }
 
-#[test]
-fn mlocked_victim() {
-    both(|k| {
-        let r = run("mlocked-victim", k, "60");
-        outcome_in(&r, &["recovered"]);
-        precondition_held(&r);
-    });
+fn mlocked_victim(k: &str) {
+    let r = run("mlocked-victim", k, "60");
+    outcome_in(&r, &["recovered"]);
+    precondition_held(&r);
 }
 
-#[test]
-fn oom_score_adj() {
-    both(|k| {
-        let r = run("oom-score-adj", k, "60");
-        outcome_in(&r, &["recovered"]);
-        precondition_held(&r);
-        no_bystander_killed(&r);
-        assert_eq!(kill_roles(&r)[0], "hog", "{}", r["kills"]);
-    });
+fn oom_score_adj(k: &str) {
+    let r = run("oom-score-adj", k, "60");
+    outcome_in(&r, &["recovered"]);
+    precondition_held(&r);
+    no_bystander_killed(&r);
+    assert_eq!(kill_roles(&r)[0], "hog", "{}", r["kills"]);
 }
 
-#[test]
-fn fork_storm() {
-    both(|k| {
-        let r = run("fork-storm", k, "90");
-        outcome_in(&r, &["recovered", "unrecovered"]);
-        precondition_held(&r);
-    });
+fn fork_storm(k: &str) {
+    let r = run("fork-storm", k, "90");
+    outcome_in(&r, &["recovered", "unrecovered"]);
+    precondition_held(&r);
 }
 
 /// The hog's mm is shared with a task at -1000, which protects the hog too: one
 /// bystander kill, then nothing killable and a panic (as for protected-hog).
-#[test]
-fn shared_mm() {
-    both(|k| {
-        let r = run("shared-mm", k, "60");
-        outcome_in(&r, &["panic"]);
-        precondition_held(&r);
-    });
+fn shared_mm(k: &str) {
+    let r = run("shared-mm", k, "60");
+    outcome_in(&r, &["panic"]);
+    precondition_held(&r);
 }
 
 /// May starve without an OOM, or livelock: a bounded --timeout still gives a record.
-#[test]
-fn oom_lock_starvation() {
-    both(|k| {
-        let r = run("oom-lock-starvation", k, "45");
-        outcome_in(
-            &r,
-            &["no_oom", "livelock", "unrecovered", "recovered", "timeout"],
-        );
-    });
+fn oom_lock_starvation(k: &str) {
+    let r = run("oom-lock-starvation", k, "45");
+    outcome_in(
+        &r,
+        &["no_oom", "livelock", "unrecovered", "recovered", "timeout"],
+    );
 }
 
 /// The second boot verified the disk: whatever the OOM did, nothing fsync acknowledged
 /// may be lost.
+fn fsync_storm(k: &str) {
+    let r = run("fsync-storm", k, "90");
+    outcome_in(&r, &["recovered", "unrecovered"]);
+    let c = &r["data_check"];
+    assert_eq!(c["verified"], true, "{c}");
+    assert_eq!(c["files"], 100, "{c}");
+    assert!(c["acked"].as_u64().unwrap() > 0, "{c}");
+    assert_eq!(
+        (c["lost_acked"].as_u64(), c["corrupt_records"].as_u64()),
+        (Some(0), Some(0)),
+        "{c}"
+    );
+}
+
+fn thrash(k: &str) {
+    let r = run("thrash", k, "60");
+    outcome_in(&r, &["no_oom", "recovered"]);
+    precondition_held(&r);
+}
+
+on_kernels!(usemem_many, quick: usemem_many_on_6_1, full: usemem_many_on_6_12, "debian:6.1", "debian:6.12");
+
+on_kernels!(mmap_sem_writers, quick: mmap_sem_writers_on_6_12, full: mmap_sem_writers_on_6_1, "debian:6.12", "debian:6.1");
+
+on_kernels!(coredump_victim, quick: coredump_victim_on_6_1, full: coredump_victim_on_6_12, "debian:6.1", "debian:6.12");
+
+on_kernels!(coredump_pipe, quick: coredump_pipe_on_6_12, full: coredump_pipe_on_6_1, "debian:6.12", "debian:6.1");
+
+on_kernels!(inode_lock_writers, quick: inode_lock_writers_on_6_1, full: inode_lock_writers_on_6_12, "debian:6.1", "debian:6.12");
+
+on_kernels!(memcg_syscall_enomem, quick: memcg_syscall_enomem_on_6_12, full: memcg_syscall_enomem_on_6_1, "debian:6.12", "debian:6.1");
+
+on_kernels!(mlocked_victim, quick: mlocked_victim_on_6_1, full: mlocked_victim_on_6_12, "debian:6.1", "debian:6.12");
+
+on_kernels!(oom_score_adj, quick: oom_score_adj_on_6_12, full: oom_score_adj_on_6_1, "debian:6.12", "debian:6.1");
+
 #[test]
-fn fsync_storm() {
-    both(|k| {
-        let r = run("fsync-storm", k, "90");
-        outcome_in(&r, &["recovered", "unrecovered"]);
-        let c = &r["data_check"];
-        assert_eq!(c["verified"], true, "{c}");
-        assert_eq!(c["files"], 100, "{c}");
-        assert!(c["acked"].as_u64().unwrap() > 0, "{c}");
-        assert_eq!(
-            (c["lost_acked"].as_u64(), c["corrupt_records"].as_u64()),
-            (Some(0), Some(0)),
-            "{c}"
-        );
-    });
+#[ignore = "full suite: cargo test --workspace -- --include-ignored"]
+fn fork_storm_on_6_1() {
+    fork_storm("debian:6.1");
 }
 
 #[test]
-fn thrash() {
-    both(|k| {
-        let r = run("thrash", k, "60");
-        outcome_in(&r, &["no_oom", "recovered"]);
-        precondition_held(&r);
-    });
+#[ignore = "full suite: cargo test --workspace -- --include-ignored"]
+fn fork_storm_on_6_12() {
+    fork_storm("debian:6.12");
 }
+
+on_kernels!(shared_mm, quick: shared_mm_on_6_1, full: shared_mm_on_6_12, "debian:6.1", "debian:6.12");
+
+#[test]
+#[ignore = "full suite: cargo test --workspace -- --include-ignored"]
+fn oom_lock_starvation_on_6_1() {
+    oom_lock_starvation("debian:6.1");
+}
+
+#[test]
+#[ignore = "full suite: cargo test --workspace -- --include-ignored"]
+fn oom_lock_starvation_on_6_12() {
+    oom_lock_starvation("debian:6.12");
+}
+
+on_kernels!(fsync_storm, quick: fsync_storm_on_6_12, full: fsync_storm_on_6_1, "debian:6.12", "debian:6.1");
+
+on_kernels!(thrash, quick: thrash_on_6_1, full: thrash_on_6_12, "debian:6.1", "debian:6.12");
+
+/// GNU make -j from the host over simulated compile jobs: the jobs are the victims.
+fn parallel_make(k: &str) {
+    let r = run("parallel-make", k, "120");
+    outcome_in(&r, &["recovered"]);
+    precondition_held(&r);
+    assert!(
+        kill_roles(&r).iter().all(|role| role == "expendable"),
+        "{}",
+        r["kills"]
+    );
+}
+
+fn parallel_make_usemem(k: &str) {
+    let r = run("parallel-make+usemem", k, "120");
+    outcome_in(&r, &["recovered", "unrecovered"]);
+    no_bystander_killed(&r);
+}
+
+on_kernels!(parallel_make, quick: parallel_make_on_6_12, full: parallel_make_on_6_1, "debian:6.12", "debian:6.1");
+on_kernels!(parallel_make_usemem, quick: parallel_make_usemem_on_6_1, full: parallel_make_usemem_on_6_12, "debian:6.1", "debian:6.12");
