@@ -120,8 +120,9 @@ fn oom_score_adj(k: &str) {
     let r = run("oom-score-adj", k, "60");
     outcome_in(&r, &["recovered"]);
     precondition_held(&r);
+    // The 30% hog or the 25% expendable, whichever is larger when the killer is first
+    // invoked (both seen on 6.12); never the protected bystander.
     no_bystander_killed(&r);
-    assert_eq!(kill_roles(&r)[0], "hog", "{}", r["kills"]);
 }
 
 fn fork_storm(k: &str) {
