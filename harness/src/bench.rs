@@ -80,6 +80,7 @@ pub fn run(o: &BenchOptions, progress: &Progress) -> Result<(), CliError> {
         drives: vec![],
         console: ConsoleDevice::Serial,
         kmsg_port: false,
+        cpu_affinity: vec![],
     };
     let (mut bare, mut agent) = (Vec::new(), Vec::new());
     for rep in 0..o.reps {

@@ -102,6 +102,8 @@ pub(crate) fn cell_settings(
 pub(crate) struct RunTag {
     pub plan: PlanRef,
     pub cpus_shared: bool,
+    /// Host cores this run's QEMU is pinned to (empty: not pinned).
+    pub cpus: Vec<usize>,
 }
 
 /// What every run on this host needs: QEMU, the guest binaries, the cache.
@@ -331,6 +333,7 @@ pub(crate) fn one_run(
             .collect(),
         console: settings.console.device,
         kmsg_port: spec.kmsg_forward,
+        cpu_affinity: tag.cpus.clone(),
     };
     let limits = Limits {
         boot: opts.boot_timeout,
@@ -444,6 +447,7 @@ pub(crate) fn one_run(
             cmdline,
             mem_total_kb: ready.map(|r| r.1),
             cpus_shared: Some(tag.cpus_shared),
+            pinned_cpus: tag.cpus.clone(),
         },
         settings: settings.recorded(),
         rep,

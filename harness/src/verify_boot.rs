@@ -86,6 +86,7 @@ pub fn verify(g: &VerifyGuest, run_dir: &Path, argv: &[String]) -> DataCheck {
         drives: vec![Drive::plain(&format!("../{}", g.scratch_image))],
         console: ConsoleDevice::Serial,
         kmsg_port: false,
+        cpu_affinity: vec![],
     };
     let limits = Limits {
         boot: LIMIT,

@@ -105,6 +105,9 @@ pub struct GuestInfo {
     /// so timings may be stretched by CPU contention (docs/matrix.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpus_shared: Option<bool>,
+    /// Host cores the guest's QEMU was pinned to (parallel guests, each its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pinned_cpus: Vec<usize>,
 }
 
 /// One OOM kill, joined with the role of the process it hit.

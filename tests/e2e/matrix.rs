@@ -72,8 +72,14 @@ fn a_plan_runs_every_cell_with_parallel_guests() {
     assert_eq!(cells(&recs), expected(&kernels, 2));
     for r in &recs {
         assert_eq!(r["outcome"], "recovered", "{}", r["outcome_reason"]);
-        // Two single-threaded TCG guests on this machine's two cores.
+        // Two single-threaded TCG guests on this machine's two cores, each pinned to
+        // a core of its own.
         assert_eq!(r["guest"]["cpus_shared"], false);
+        let pinned = &r["guest"]["pinned_cpus"];
+        assert!(
+            pinned == &serde_json::json!([0]) || pinned == &serde_json::json!([1]),
+            "{pinned}"
+        );
     }
     // The plan is kept beside its records.
     let id = recs[0]["plan"]["id"].as_str().unwrap();

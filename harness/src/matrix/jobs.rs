@@ -66,6 +66,24 @@ pub fn choose(
     }
 }
 
+/// The host cores worker `worker` of `jobs` pins its guests to: its own `threads` of
+/// them. Nothing is pinned for a single guest or when cores are shared anyway.
+pub fn cores_for(
+    worker: u32,
+    jobs: u32,
+    threads: u32,
+    host_cores: u32,
+    shared: bool,
+) -> Vec<usize> {
+    if jobs < 2 || shared || host_cores == 0 {
+        return vec![];
+    }
+    let threads = threads.max(1) as usize;
+    (0..threads)
+        .map(|j| (worker as usize * threads + j) % host_cores as usize)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +92,21 @@ mod tests {
         cores: 2,
         mem_available_mib: 22_000,
     };
+
+    #[test]
+    fn each_worker_gets_its_own_cores() {
+        assert_eq!(cores_for(0, 2, 1, 2, false), [0]);
+        assert_eq!(cores_for(1, 2, 1, 2, false), [1]);
+        assert_eq!(cores_for(1, 2, 2, 4, false), [2, 3]);
+        assert!(
+            cores_for(0, 1, 1, 2, false).is_empty(),
+            "one guest: no pinning"
+        );
+        assert!(
+            cores_for(1, 3, 1, 2, true).is_empty(),
+            "shared anyway: no pinning"
+        );
+    }
 
     #[test]
     fn default_is_cores_over_vcpu_threads() {

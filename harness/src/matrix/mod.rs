@@ -133,6 +133,7 @@ pub fn execute(
         qemu_version: &tools.qemu_version,
         progress,
         cpus_shared: j.cpus_shared,
+        vcpu_threads: threads,
     };
     ctx.run(todo, j.jobs)
 }
@@ -186,6 +187,8 @@ struct Pool<'a> {
     qemu_version: &'a str,
     progress: &'a Progress,
     cpus_shared: bool,
+    /// Host threads one guest's vCPUs run on (1 for single-threaded TCG).
+    vcpu_threads: u32,
 }
 
 impl Pool<'_> {
@@ -198,15 +201,20 @@ impl Pool<'_> {
         let records: Mutex<Vec<(usize, RunRecord)>> = Mutex::new(Vec::new());
         let failure: Mutex<Option<CliError>> = Mutex::new(None);
         std::thread::scope(|s| {
-            for _ in 0..jobs {
-                s.spawn(|| loop {
+            for worker in 0..jobs {
+                let cpus = self.cores_for(worker, jobs);
+                let queue = &queue;
+                let records = &records;
+                let failure = &failure;
+                let overall = &overall;
+                s.spawn(move || loop {
                     if cleanup::interrupted().is_some() || lock(&failure).is_some() {
                         break;
                     }
                     let Some(item) = lock(&queue).pop_front() else {
                         break;
                     };
-                    match self.one(&item) {
+                    match self.one(&item, &cpus) {
                         Ok(r) => lock(&records).push((item.index, r)),
                         Err(e) => {
                             lock(&failure).get_or_insert(e);
@@ -229,12 +237,26 @@ impl Pool<'_> {
         Ok(records.into_iter().map(|(_, r)| r).collect())
     }
 
-    fn one(&self, item: &Item) -> Result<RunRecord, CliError> {
+    /// With several guests and a core (or vCPU-thread count) each, worker `w` gets its
+    /// own cores so guests do not migrate onto each other; with one guest, or cores
+    /// shared anyway, nothing is pinned.
+    fn cores_for(&self, worker: u32, jobs: u32) -> Vec<usize> {
+        jobs::cores_for(
+            worker,
+            jobs,
+            self.vcpu_threads,
+            jobs::host().cores,
+            self.cpus_shared,
+        )
+    }
+
+    fn one(&self, item: &Item, cpus: &[usize]) -> Result<RunRecord, CliError> {
         let cell = &self.matrix.cells[item.cell];
         let prepared = &self.prepared[&prepared_key(self.matrix, item)];
         let tag = RunTag {
             plan: self.matrix.plan_ref(item),
             cpus_shared: self.cpus_shared,
+            cpus: cpus.to_vec(),
         };
         run::one_run(
             self.opts,

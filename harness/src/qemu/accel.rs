@@ -152,6 +152,7 @@ fn run_probe(guest: &ProbeGuest) -> (bool, String) {
         drives: vec![],
         console: Default::default(),
         kmsg_port: false,
+        cpu_affinity: vec![],
     };
     let limits = Limits {
         boot: PROBE_TIMEOUT,

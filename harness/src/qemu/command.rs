@@ -139,6 +139,8 @@ pub struct GuestMachine {
     pub console: ConsoleDevice,
     /// A third serial port (ttyS2) for the agent to forward /dev/kmsg on.
     pub kmsg_port: bool,
+    /// Host cores QEMU is pinned to (parallel guests get their own); empty: not pinned.
+    pub cpu_affinity: Vec<usize>,
 }
 
 impl GuestMachine {
@@ -263,6 +265,7 @@ mod tests {
             drives: drives.iter().map(|d| Drive::plain(d)).collect(),
             console,
             kmsg_port,
+            cpu_affinity: vec![],
         }
     }
 

@@ -40,10 +40,17 @@ impl QemuProcess {
             .stdout(Stdio::piped())
             .stderr(stderr)
             .process_group(0);
-        // SAFETY: runs between fork and exec; prctl and getppid are async-signal-safe
-        // and touch no memory of the parent.
+        let affinity = cpu_set(&machine.cpu_affinity);
+        // SAFETY: runs between fork and exec; prctl, getppid and sched_setaffinity are
+        // async-signal-safe and read only the cpu set copied in before fork.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
+                if let Some(set) = &affinity {
+                    if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set) != 0
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -117,4 +124,18 @@ impl Drop for QemuProcess {
         self.wait_for_exit(REAP_TIMEOUT);
         cleanup::unregister(self.pgid);
     }
+}
+
+/// The cpu set for sched_setaffinity, built before fork; None for no pinning.
+fn cpu_set(cpus: &[usize]) -> Option<libc::cpu_set_t> {
+    if cpus.is_empty() {
+        return None;
+    }
+    // SAFETY: an all-zero cpu_set_t is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &c in cpus {
+        // SAFETY: CPU_SET only sets a bit in `set`; `c` is below CPU_SETSIZE (host cores).
+        unsafe { libc::CPU_SET(c, &mut set) };
+    }
+    Some(set)
 }
