@@ -28,6 +28,7 @@ fn record(id: &str, outcome: Outcome) -> RunRecord {
             cmdline: "console=ttyS0".into(),
             mem_total_kb: Some(200_000),
             cpus_shared: None,
+            pinned_cpus: vec![],
         },
         settings: BTreeMap::new(),
         rep: 0,

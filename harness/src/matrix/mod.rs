@@ -208,16 +208,16 @@ impl Pool<'_> {
                 let failure = &failure;
                 let overall = &overall;
                 s.spawn(move || loop {
-                    if cleanup::interrupted().is_some() || lock(&failure).is_some() {
+                    if cleanup::interrupted().is_some() || lock(failure).is_some() {
                         break;
                     }
-                    let Some(item) = lock(&queue).pop_front() else {
+                    let Some(item) = lock(queue).pop_front() else {
                         break;
                     };
                     match self.one(&item, &cpus) {
-                        Ok(r) => lock(&records).push((item.index, r)),
+                        Ok(r) => lock(records).push((item.index, r)),
                         Err(e) => {
-                            lock(&failure).get_or_insert(e);
+                            lock(failure).get_or_insert(e);
                             break;
                         }
                     }
