@@ -54,7 +54,7 @@ pub fn apply_sysfs(channel: &Channel, settings: &[oomlab_workloads::spec::SysfsS
             .ok()
             .map(|v| v.trim().to_string());
         let matches = actual.as_deref().is_some_and(|a| {
-            s.expect.as_deref().is_none_or_eq(a) && s.expect_not.as_deref() != Some(a)
+            !matches!(s.expect.as_deref(), Some(e) if e != a) && s.expect_not.as_deref() != Some(a)
         });
         let ok = written.is_ok() && matches;
         all_ok &= ok;
@@ -68,16 +68,6 @@ pub fn apply_sysfs(channel: &Channel, settings: &[oomlab_workloads::spec::SysfsS
         });
     }
     all_ok
-}
-
-trait NoneOrEq {
-    fn is_none_or_eq(&self, v: &str) -> bool;
-}
-
-impl NoneOrEq for Option<&str> {
-    fn is_none_or_eq(&self, v: &str) -> bool {
-        self.map_or(true, |e| e == v)
-    }
 }
 
 /// Apply sysctls and read each back; a value the kernel rewrote or refused is reported
