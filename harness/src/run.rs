@@ -392,6 +392,9 @@ pub(crate) fn one_run(
         },
     );
     let console = read_console_stats(settings, &machine, &run.path, &obs);
+    let core_dump = std::fs::read(run.path.join(session::kernel_log_file(&machine)))
+        .ok()
+        .and_then(|log| verdict::core_dump::from_log(&log));
     crate::precondition::apply(
         plan.precondition.as_ref(),
         &mut v.evidence,
@@ -470,6 +473,7 @@ pub(crate) fn one_run(
         console: Some(console),
         evidence: v.evidence,
         data_check,
+        core_dump,
         plan: Some(tag.plan.clone()),
         stall_ms: v.stall_ms,
         probe_latency_ms: v.probe_latency_ms,

@@ -275,6 +275,15 @@ impl DataCheck {
     }
 }
 
+/// A core dumped through oomlab's pipe helper: how much arrived of what its own headers
+/// promised. A dump the OOM killer cut short is truncated.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CoreDump {
+    pub written_bytes: u64,
+    pub expected_bytes: Option<u64>,
+    pub truncated: Option<bool>,
+}
+
 /// What the kernel console cost (docs/verdicts.md, "The console"). Times are printk ms.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConsoleStats {
@@ -418,6 +427,8 @@ pub struct RunRecord {
     pub evidence: Option<Evidence>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_check: Option<DataCheck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_dump: Option<CoreDump>,
     /// The matrix plan cell this run belongs to (docs/matrix.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanRef>,

@@ -68,6 +68,17 @@ pub fn table(records: &[RunRecord]) -> String {
         if let Some(line) = console_cost(r) {
             let _ = writeln!(out, "{}: {line}", r.run_id);
         }
+        if let Some(c) = &r.core_dump {
+            let line = match (c.expected_bytes, c.truncated) {
+                (Some(m), Some(t)) => format!(
+                    "core dump: {} of {m} bytes written ({})",
+                    c.written_bytes,
+                    if t { "truncated" } else { "complete" }
+                ),
+                _ => format!("core dump: {} bytes, not an ELF core", c.written_bytes),
+            };
+            let _ = writeln!(out, "{}: {line}", r.run_id);
+        }
         if let Some(c) = &r.data_check {
             let line = match &c.error {
                 Some(e) => format!("data check could not run: {e}"),

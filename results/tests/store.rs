@@ -51,6 +51,7 @@ fn record(id: &str, outcome: Outcome) -> RunRecord {
         console: None,
         evidence: None,
         data_check: None,
+        core_dump: None,
         plan: None,
         stall_ms: Some(0),
         probe_latency_ms: None,

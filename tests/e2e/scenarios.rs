@@ -92,6 +92,15 @@ fn coredump_pipe(k: &str) {
     let r = run("coredump-pipe", k, "60");
     outcome_in(&r, &["recovered"]);
     precondition_held(&r);
+    // The helper reports what arrived; a dumper killed mid-dump leaves a short core.
+    let c = &r["core_dump"];
+    assert!(
+        c["expected_bytes"].as_u64().is_some(),
+        "no core report: {r}"
+    );
+    if kill_roles(&r).contains(&"hog".to_string()) {
+        assert_eq!(c["truncated"], true, "{c}");
+    }
 }
 
 fn inode_lock_writers(k: &str) {

@@ -3,6 +3,7 @@
 //! victim was, `metrics` computes the numbers. docs/verdicts.md defines all of them.
 
 pub mod console;
+pub mod core_dump;
 mod evidence;
 mod metrics;
 mod roles;
