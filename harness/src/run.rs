@@ -304,7 +304,12 @@ pub(crate) fn one_run(
                 .map_err(|e| e.to_string())
         })
         .and_then(|_| match plan.scratch_disk_mib {
-            Some(mib) => make_scratch_disk(&run.path.join(SCRATCH_IMAGE), mib),
+            // At least the scenario's share of guest RAM: a working set sized by RAM
+            // must fit at any --memory.
+            Some(mib) => make_scratch_disk(
+                &run.path.join(SCRATCH_IMAGE),
+                mib.max(opts.memory_mib * plan.scratch_ram_percent.unwrap_or(0) / 100),
+            ),
             None => Ok(()),
         });
     if let Err(e) = written {

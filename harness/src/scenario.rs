@@ -363,6 +363,8 @@ pub struct Plan {
     pub verify: Option<Vec<String>>,
     /// Throttle the scratch disk to this many I/O operations per second.
     pub scratch_iops: Option<u64>,
+    /// Make the scratch disk at least this share of guest RAM (percent).
+    pub scratch_ram_percent: Option<u64>,
 }
 
 impl Scenario {
@@ -380,6 +382,7 @@ impl Scenario {
             source: None,
             verify: None,
             scratch_iops: None,
+            scratch_ram_percent: None,
         }
     }
 }

@@ -31,6 +31,8 @@ struct File {
     scratch_disk_mib: Option<Spanned<u64>>,
     /// Throttle the scratch disk (QEMU `throttling.iops-total`): a slow disk.
     scratch_iops: Option<Spanned<u64>>,
+    /// At least this share of guest RAM (percent), so RAM-sized files fit.
+    scratch_ram_percent: Option<Spanned<u64>>,
     #[serde(default)]
     sysctls: BTreeMap<String, Spanned<String>>,
     /// Host programs to copy into the guest (at /opt/oomlab/bin/NAME, with their
@@ -189,6 +191,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan, String> {
             ));
         }
     }
+    if let Some(pct) = &file.scratch_ram_percent {
+        if file.scratch_disk_mib.is_none() || !(1..=1000).contains(pct.get_ref()) {
+            return Err(err(
+                pct.span().start,
+                "scratch_ram_percent sizes the scratch disk by guest RAM: give scratch_disk_mib too, and 1-1000".into(),
+            ));
+        }
+    }
     if let Some(iops) = &file.scratch_iops {
         if file.scratch_disk_mib.is_none() || *iops.get_ref() == 0 {
             return Err(err(
@@ -252,6 +262,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan, String> {
         source: Some(path.to_path_buf()),
         verify,
         scratch_iops: file.scratch_iops.map(|i| *i.get_ref()),
+        scratch_ram_percent: file.scratch_ram_percent.map(|i| *i.get_ref()),
     })
 }
 

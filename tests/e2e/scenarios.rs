@@ -245,3 +245,25 @@ fn parallel_make_usemem(k: &str) {
 
 on_kernels!(parallel_make, quick: parallel_make_on_6_12, full: parallel_make_on_6_1, "debian:6.12", "debian:6.1");
 on_kernels!(parallel_make_usemem, quick: parallel_make_usemem_on_6_1, full: parallel_make_usemem_on_6_12, "debian:6.1", "debian:6.12");
+
+/// Sizes follow the guest's RAM: the same scenario at twice the memory still puts the
+/// kernel where it says.
+#[test]
+fn usemem_many_scales_to_512_mib_on_6_12() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &[
+            "--scenario",
+            "usemem-many",
+            "--kernel",
+            "debian:6.12",
+            "--memory",
+            "512",
+        ],
+    );
+    assert_eq!(r["guest"]["memory_mib"], 512);
+    outcome_in(&r, &["recovered"]);
+    precondition_held(&r);
+    no_bystander_killed(&r);
+}

@@ -1,7 +1,8 @@
 //! cc-sim: a simulated compiler job, and the source tree and Makefile it is run from.
 //!
-//! `cc-sim --in SRC --out OBJ [--peak-mib N=24] [--ms M=200]`: reads SRC, builds a
-//! working set of N MiB (touched, as a compiler's heap would be), spends about M ms,
+//! `cc-sim --in SRC --out OBJ [--peak-mib N=24 | --peak-permille P] [--ms M=200]`: reads
+//! SRC, builds a working set of N MiB, or P thousandths of RAM so it scales with the
+//! guest (touched, as a compiler's heap would be), spends about M ms,
 //! writes OBJ (its input repeated) and exits. A real compiler is not in the guest: what
 //! matters for the OOM killer is many short-lived jobs with a realistic memory peak.
 //!
@@ -17,7 +18,7 @@ use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: cc-sim --in SRC --out OBJ [--peak-mib N] [--ms M] | cc-sim --make-tree DIR --units U [--peak-mib N] [--ms M] [--then-exec MAKE ARGS...]";
+const USAGE: &str = "usage: cc-sim --in SRC --out OBJ [--peak-mib N | --peak-permille P] [--ms M] | cc-sim --make-tree DIR --units U [--peak-mib N | --peak-permille P] [--ms M] [--then-exec MAKE ARGS...]";
 /// Guest path of this binary, as the Makefile names it.
 const SELF: &str = "/bin/cc-sim";
 
@@ -34,16 +35,42 @@ enum Mode {
     },
 }
 
+/// A job's peak: fixed, or a share of RAM (resolved in the guest, per job).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Peak {
+    Mib(usize),
+    Permille(u64),
+}
+
+impl Peak {
+    fn flag(self) -> String {
+        match self {
+            Peak::Mib(n) => format!("--peak-mib {n}"),
+            Peak::Permille(p) => format!("--peak-permille {p}"),
+        }
+    }
+
+    fn bytes(self) -> usize {
+        match self {
+            Peak::Mib(n) => n.max(1) * MIB,
+            Peak::Permille(p) => {
+                let total = guest::mem_total_kb().unwrap_or(256 * 1024);
+                ((total * p / 1000) as usize * 1024).max(MIB)
+            }
+        }
+    }
+}
+
 #[derive(Debug, PartialEq)]
 struct Args {
     mode: Mode,
-    peak_mib: usize,
+    peak: Peak,
     ms: u64,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
     let (mut input, mut output, mut dir, mut units) = (None, None, None, None);
-    let (mut peak_mib, mut ms) = (24, 200);
+    let (mut peak, mut ms) = (Peak::Mib(24), 200);
     let mut exec = Vec::new();
     let mut f = Flags::new(args, USAGE);
     while let Some(flag) = f.next_flag() {
@@ -52,7 +79,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--out" => output = Some(f.value(flag)?.to_string()),
             "--make-tree" => dir = Some(f.value(flag)?.to_string()),
             "--units" => units = Some(f.number(flag)?),
-            "--peak-mib" => peak_mib = f.number(flag)?,
+            "--peak-mib" => peak = Peak::Mib(f.number(flag)?),
+            "--peak-permille" => peak = Peak::Permille(f.number(flag)?),
             "--ms" => ms = f.number(flag)?,
             "--then-exec" => {
                 // Everything after it is the command.
@@ -71,11 +99,11 @@ fn parse(args: &[String]) -> Result<Args, String> {
         (None, None, Some(dir), Some(units)) if units > 0 => Mode::Tree { dir, units, exec },
         _ => return Err(f.error("give --in and --out, or --make-tree and --units (at least 1)")),
     };
-    Ok(Args { mode, peak_mib, ms })
+    Ok(Args { mode, peak, ms })
 }
 
 /// The Makefile: `all` depends on every object; each object is one cc-sim run.
-fn makefile(units: u32, peak_mib: usize, ms: u64) -> String {
+fn makefile(units: u32, peak: Peak, ms: u64) -> String {
     let mut m = String::from("all:");
     for i in 0..units {
         m.push_str(&format!(" obj/unit-{i}.o"));
@@ -83,13 +111,14 @@ fn makefile(units: u32, peak_mib: usize, ms: u64) -> String {
     m.push_str("\n\n");
     for i in 0..units {
         m.push_str(&format!(
-            "obj/unit-{i}.o: src/unit-{i}.c\n\t{SELF} --in src/unit-{i}.c --out obj/unit-{i}.o --peak-mib {peak_mib} --ms {ms}\n\n"
+            "obj/unit-{i}.o: src/unit-{i}.c\n\t{SELF} --in src/unit-{i}.c --out obj/unit-{i}.o {} --ms {ms}\n\n",
+            peak.flag()
         ));
     }
     m
 }
 
-fn make_tree(dir: &str, units: u32, peak_mib: usize, ms: u64) -> std::io::Result<()> {
+fn make_tree(dir: &str, units: u32, peak: Peak, ms: u64) -> std::io::Result<()> {
     let root = std::path::Path::new(dir);
     std::fs::create_dir_all(root.join("src"))?;
     std::fs::create_dir_all(root.join("obj"))?;
@@ -98,13 +127,13 @@ fn make_tree(dir: &str, units: u32, peak_mib: usize, ms: u64) -> std::io::Result
             format!("/* unit {i} */\nint unit_{i}(int x) {{ return x * {i}; }}\n").repeat(64);
         std::fs::write(root.join(format!("src/unit-{i}.c")), body)?;
     }
-    std::fs::write(root.join("Makefile"), makefile(units, peak_mib, ms))
+    std::fs::write(root.join("Makefile"), makefile(units, peak, ms))
 }
 
-fn compile(input: &str, output: &str, peak_mib: usize, ms: u64) -> Result<(), String> {
+fn compile(input: &str, output: &str, peak: Peak, ms: u64) -> Result<(), String> {
     let start = Instant::now();
     let source = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
-    let heap = Mapping::anon(peak_mib.max(1) * MIB, 0).map_err(|e| format!("mmap: {e}"))?;
+    let heap = Mapping::anon(peak.bytes(), 0).map_err(|e| format!("mmap: {e}"))?;
     heap.touch(1);
     // The rest of the job's time, as a compiler would spend it with its heap live.
     if let Some(left) = Duration::from_millis(ms).checked_sub(start.elapsed()) {
@@ -116,7 +145,7 @@ fn compile(input: &str, output: &str, peak_mib: usize, ms: u64) -> Result<(), St
 fn main() -> ExitCode {
     let args = guest::parse_or_exit("cc-sim", parse);
     match args.mode {
-        Mode::Compile { input, output } => match compile(&input, &output, args.peak_mib, args.ms) {
+        Mode::Compile { input, output } => match compile(&input, &output, args.peak, args.ms) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("cc-sim: {e}");
@@ -124,7 +153,7 @@ fn main() -> ExitCode {
             }
         },
         Mode::Tree { dir, units, exec } => {
-            if let Err(e) = make_tree(&dir, units, args.peak_mib, args.ms) {
+            if let Err(e) = make_tree(&dir, units, args.peak, args.ms) {
                 eprintln!("cc-sim: cannot write the tree in {dir}: {e}");
                 return ExitCode::FAILURE;
             }
@@ -160,7 +189,9 @@ mod tests {
                 output: "a.o".into()
             }
         );
-        assert_eq!((a.peak_mib, a.ms), (8, 5));
+        assert_eq!((a.peak, a.ms), (Peak::Mib(8), 5));
+        let p = parse(&argv("--in a.c --out a.o --peak-permille 90")).unwrap();
+        assert_eq!(p.peak, Peak::Permille(90));
         let t = parse(&argv("--make-tree /s/b --units 3 --then-exec /bin/make -j")).unwrap();
         assert_eq!(
             t.mode,
@@ -177,7 +208,7 @@ mod tests {
 
     #[test]
     fn the_makefile_needs_no_shell() {
-        let m = makefile(2, 4, 10);
+        let m = makefile(2, Peak::Mib(4), 10);
         assert!(m.starts_with("all: obj/unit-0.o obj/unit-1.o\n"));
         assert!(m.contains("obj/unit-1.o: src/unit-1.c\n\t/bin/cc-sim --in src/unit-1.c --out obj/unit-1.o --peak-mib 4 --ms 10\n"));
         // GNU make runs a recipe without /bin/sh only when it has none of these.
@@ -192,11 +223,23 @@ mod tests {
     fn a_tree_is_written_and_a_job_compiles() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap();
-        make_tree(d, 3, 1, 0).unwrap();
+        make_tree(d, 3, Peak::Mib(1), 0).unwrap();
         assert!(dir.path().join("Makefile").is_file());
         let src = dir.path().join("src/unit-2.c");
         let obj = dir.path().join("obj/unit-2.o");
-        compile(src.to_str().unwrap(), obj.to_str().unwrap(), 1, 0).unwrap();
+        compile(
+            src.to_str().unwrap(),
+            obj.to_str().unwrap(),
+            Peak::Mib(1),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            makefile(1, Peak::Permille(90), 0)
+                .matches("--peak-permille 90")
+                .count(),
+            1
+        );
         assert_eq!(
             std::fs::read(&obj).unwrap().len(),
             2 * std::fs::read(&src).unwrap().len()

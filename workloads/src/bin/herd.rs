@@ -11,7 +11,8 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "usage: herd --count N [--kib K] [--period-ms MS] [--fs-dir DIR]";
+const USAGE: &str =
+    "usage: herd --count N [--kib K | --total-percent P] [--period-ms MS] [--fs-dir DIR]";
 
 struct Args {
     count: u32,
@@ -27,11 +28,17 @@ fn parse(args: &[String]) -> Result<Args, String> {
         period_ms: 100,
         fs_dir: None,
     };
+    let mut total_percent = None;
     let mut f = Flags::new(args, USAGE);
     while let Some(flag) = f.next_flag() {
         match flag {
             "--count" => out.count = f.number(flag)?,
             "--kib" => out.kib = f.number(flag)?,
+            // The whole herd holds P% of RAM: sizes scale with the guest.
+            "--total-percent" => {
+                let p: u64 = f.number(flag)?;
+                total_percent = Some(p);
+            }
             "--period-ms" => out.period_ms = f.number::<u64>(flag)?.max(1),
             "--fs-dir" => out.fs_dir = Some(f.value(flag)?.to_string()),
             other => return Err(f.unknown(other)),
@@ -40,7 +47,17 @@ fn parse(args: &[String]) -> Result<Args, String> {
     if out.count == 0 {
         return Err(f.error("--count must be at least 1"));
     }
+    if let Some(p) = total_percent {
+        let total_kb = oomlab_workloads::guest::mem_total_kb()
+            .ok_or_else(|| f.error("--total-percent needs MemTotal from /proc/meminfo"))?;
+        out.kib = member_kib(total_kb, p, out.count);
+    }
     Ok(out)
+}
+
+/// Each member's share of `percent` of RAM.
+fn member_kib(total_kb: u64, percent: u64, count: u32) -> usize {
+    (total_kb * percent / 100 / u64::from(count.max(1))) as usize
 }
 
 /// What each member does until it is killed.
@@ -99,4 +116,27 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_total_percent_is_shared_by_the_members() {
+        // 256 MiB guest, 300 members holding 240% between them: about 2 MiB each.
+        assert_eq!(member_kib(262_144, 240, 300), 2097);
+        assert_eq!(member_kib(262_144, 100, 1), 262_144);
+    }
+
+    #[test]
+    fn parses_counts_and_sizes() {
+        let a = parse(&oomlab_workloads::guest::words("--count 3 --kib 64")).unwrap();
+        assert_eq!((a.count, a.kib), (3, 64));
+        assert!(parse(&oomlab_workloads::guest::words("--count 0")).is_err());
+        assert!(parse(&oomlab_workloads::guest::words(
+            "--count 2 --total-percent x"
+        ))
+        .is_err());
+    }
 }
