@@ -159,8 +159,34 @@ fn distributions(records: &[RunRecord]) -> String {
             })
             .collect();
         let _ = writeln!(out, "{key}: {}", parts.join(", "));
+        let spread = metric_spread(g);
+        if !spread.is_empty() {
+            let _ = writeln!(out, "{key}: {spread}");
+        }
     }
     out
+}
+
+/// Median and range of each metric over a group's runs (those that have it), so the
+/// spread is seen, not only the outcome.
+fn metric_spread(g: &[&RunRecord]) -> String {
+    let metrics: [(&str, fn(&RunRecord) -> Option<u64>); 5] = [
+        ("kills", |r| Some(r.kills.len() as u64)),
+        ("ttfk_ms", |r| r.time_to_first_kill_ms),
+        ("ttr_ms", |r| r.time_to_recovery_ms),
+        ("stall_ms", |r| r.stall_ms),
+        ("max_gap_ms", |r| r.max_heartbeat_gap_ms),
+    ];
+    metrics
+        .iter()
+        .filter_map(|(name, get)| {
+            let values: Vec<u64> = g.iter().filter_map(|r| get(r)).collect();
+            let median = crate::stats::percentile(&values, 0.5)?;
+            let (lo, hi) = (values.iter().min()?, values.iter().max()?);
+            Some(format!("{name} {median} [{lo}-{hi}, n={}]", values.len()))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// For a run with kills: what the console printed around them and how much of the OOM

@@ -125,12 +125,22 @@ fn refuses_foreign_or_unwritable_directories() {
 #[test]
 fn summary_gives_the_outcome_distribution_of_repetitions() {
     let mut runs: Vec<RunRecord> = (0..5)
-        .map(|i| record(&format!("r{i}"), Outcome::Recovered))
+        .map(|i| {
+            let mut r = record(&format!("r{i}"), Outcome::Recovered);
+            r.time_to_first_kill_ms = Some(100 + 10 * i);
+            r
+        })
         .collect();
     runs.push(record("x", Outcome::Livelock));
     let t = summary::table(&runs);
     assert!(
         t.contains("usemem on 6.1.0-56-cloud-amd64: recovered 5/6 (95% CI 44-97%), livelock 1/6 (95% CI 3-56%)"),
+        "{t}"
+    );
+    // And the spread of each metric over the same runs: ttfk 100..140 and the
+    // livelock's 10 (nearest-rank median of six: the third, 110).
+    assert!(
+        t.contains("usemem on 6.1.0-56-cloud-amd64: kills 0 [0-0, n=6], ttfk_ms 110 [10-140, n=6], ttr_ms 20 [20-20, n=6]"),
         "{t}"
     );
     // Groups that differ by a setting are named by it.
