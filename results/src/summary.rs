@@ -169,8 +169,11 @@ fn distributions(records: &[RunRecord]) -> String {
 
 /// Median and range of each metric over a group's runs (those that have it), so the
 /// spread is seen, not only the outcome.
+/// A metric's name and how to read it off a record.
+type Metric = (&'static str, fn(&RunRecord) -> Option<u64>);
+
 fn metric_spread(g: &[&RunRecord]) -> String {
-    let metrics: [(&str, fn(&RunRecord) -> Option<u64>); 5] = [
+    let metrics: [Metric; 5] = [
         ("kills", |r| Some(r.kills.len() as u64)),
         ("ttfk_ms", |r| r.time_to_first_kill_ms),
         ("ttr_ms", |r| r.time_to_recovery_ms),
