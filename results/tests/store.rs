@@ -191,3 +191,13 @@ fn summary_lists_every_run_and_counts_outcomes() {
     assert!(t.contains("b: timeout (because)"), "{t}");
     assert!(t.contains("outcomes: recovered 1, timeout 1"), "{t}");
 }
+
+#[test]
+fn written_files_are_readable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.md");
+    oomlab_results::store::write_atomically(&path, b"x").unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+}
