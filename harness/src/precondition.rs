@@ -39,6 +39,9 @@ pub enum Precondition {
         than: Role,
         at_least: u32,
     },
+    /// A process of `role` runs at this oom_score_adj (e.g. -1000 inherited through a
+    /// shared mm).
+    OomScoreAdj { role: Role, value: i32 },
     /// Memory pressure stalled everything for at least `min_full_pct` of the pressure
     /// phase (PSI memory `full`): thrashing, with or without an OOM kill.
     Thrashing { min_full_pct: f64 },
@@ -108,6 +111,9 @@ impl Precondition {
             Precondition::Thrashing { min_full_pct } => format!(
                 "memory pressure stalls every task at least {min_full_pct}% of the time (PSI full)"
             ),
+            Precondition::OomScoreAdj { role, value } => {
+                format!("the {} runs at oom_score_adj {value}", role.as_str())
+            }
             Precondition::AllOf { all } => all
                 .iter()
                 .map(Precondition::describe)
@@ -259,6 +265,22 @@ impl Precondition {
                         than.as_str(),
                         top_other.map_or("unknown".into(), |s| s.to_string())
                     ),
+                )
+            }
+            Precondition::OomScoreAdj { role, value } => {
+                let adjs: Vec<String> = of(role)
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "pid {} oom_score_adj {}",
+                            p.pid,
+                            p.oom_score_adj.map_or("?".into(), |a| a.to_string())
+                        )
+                    })
+                    .collect();
+                (
+                    of(role).iter().any(|p| p.oom_score_adj == Some(*value)),
+                    list(&adjs),
                 )
             }
             Precondition::Thrashing { min_full_pct } => match psi {
@@ -483,6 +505,20 @@ mod tests {
             ev, None,
             "a snapshot claim without a snapshot stays unknown"
         );
+    }
+
+    #[test]
+    fn an_inherited_adj_is_seen() {
+        let mut ev = snapshot();
+        let claim = Precondition::OomScoreAdj {
+            role: Role::Hog,
+            value: -1000,
+        };
+        assert!(!claim.check(&ev, None).0);
+        ev.processes[0].oom_score_adj = Some(-1000);
+        let (met, seen) = claim.check(&ev, None);
+        assert!(met, "{seen}");
+        assert_eq!(seen, "pid 10 oom_score_adj -1000");
     }
 
     #[test]
