@@ -13,7 +13,9 @@ pub(super) fn evidence(
     roles: &Roles,
     pressure_start: Option<u64>,
 ) -> Option<Evidence> {
-    agent.iter().find_map(|e| match e {
+    // The agent may send an early look, then its last look at the trigger, then the full
+    // snapshot: the latest that arrived is the most complete.
+    agent.iter().rev().find_map(|e| match e {
         A::Evidence {
             t_ms,
             trigger,

@@ -24,6 +24,10 @@ const TRIGGER: &str = "invoked oom-killer";
 /// processes, so the cost stays small.
 const BEFORE_PERIOD_MS: i32 = 250;
 
+/// The early look is sent this long after the agent first sees its processes.
+const EARLY_LOOK_MS: u64 = 1_000;
+const EARLY_TRIGGER: &str = "none yet: an early look 1 s into pressure, before any OOM";
+
 static TRACKED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// A process the agent started: part of every snapshot before the trigger.
@@ -45,12 +49,28 @@ pub fn spawn(channel: Arc<Channel>) {
             let mut record = [0u8; 8192];
             let mut before: Vec<ProcessSnapshot> = Vec::new();
             let mut before_t_ms = None;
+            let (mut first_look, mut early_sent) = (None::<u64>, false);
             loop {
                 if !sys::readable_within(kmsg.as_raw_fd(), BEFORE_PERIOD_MS) {
                     let pids = TRACKED.lock().map(|t| t.clone()).unwrap_or_default();
                     if !pids.is_empty() {
                         before = pids.into_iter().filter_map(process).collect();
-                        before_t_ms = Some(sys::monotonic_ms());
+                        let now = sys::monotonic_ms();
+                        before_t_ms = Some(now);
+                        // One early look goes out too: a guest that panics right at its
+                        // first OOM leaves user space no time to answer the trigger.
+                        let since = *first_look.get_or_insert(now);
+                        if !early_sent && now - since >= EARLY_LOOK_MS {
+                            early_sent = true;
+                            channel.send(&Event::Evidence {
+                                t_ms: now,
+                                trigger: EARLY_TRIGGER.into(),
+                                processes_total: 0,
+                                processes: vec![],
+                                before: before.clone(),
+                                before_t_ms,
+                            });
+                        }
                     }
                     continue;
                 }
@@ -63,6 +83,17 @@ pub fn spawn(channel: Arc<Channel>) {
                         };
                         if message.contains(TRIGGER) {
                             let line = message.lines().next().unwrap_or("").to_string();
+                            // What is already in hand goes out first: a guest that
+                            // panics right after this invocation leaves no time to
+                            // read /proc again.
+                            channel.send(&Event::Evidence {
+                                t_ms: sys::monotonic_ms(),
+                                trigger: line.clone(),
+                                processes_total: 0,
+                                processes: vec![],
+                                before: before.clone(),
+                                before_t_ms,
+                            });
                             channel.send(&snapshot(line, before, before_t_ms));
                             return;
                         }
