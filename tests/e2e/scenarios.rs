@@ -191,7 +191,10 @@ fn thrash(k: &str) {
 
 on_kernels!(usemem_many, quick: usemem_many_on_6_1, full: usemem_many_on_6_12, "debian:6.1", "debian:6.12");
 
-on_kernels!(mmap_sem_writers, quick: mmap_sem_writers_on_6_12, full: mmap_sem_writers_on_6_1, "debian:6.12", "debian:6.1");
+// On 6.12 the victim can be half gone before user space reads the trigger (CI saw its
+// leader a zombie and no earlier look that matched), so the quick suite checks 6.1,
+// where the killer takes ~10 s to get there; 6.12 is in the full suite.
+on_kernels!(mmap_sem_writers, quick: mmap_sem_writers_on_6_1, full: mmap_sem_writers_on_6_12, "debian:6.1", "debian:6.12");
 
 #[test]
 #[ignore = "full suite: cargo test --workspace -- --include-ignored"]
