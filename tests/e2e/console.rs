@@ -14,10 +14,15 @@ fn usemem(kernel: &str, sets: &[&str]) -> Value {
     let r = run_one(out.path(), &args);
     assert_eq!(r["outcome"], "recovered", "{sets:?}: {r}");
     assert_eq!(kill_roles(&r), ["hog"], "{sets:?}: {r}");
-    assert!(
-        r["clock_offset_ms"].is_i64(),
-        "{sets:?}: no clock marker seen: {r}"
-    );
+    // hvc0 registers whenever virtio_console's port comes up, which on 6.1 can be after
+    // the agent's last clock marker (CI saw it): there the offset may be unknown (null,
+    // taken as 0, docs/verdicts.md). Every other console must show the marker.
+    if !sets.contains(&"console.device=virtio") {
+        assert!(
+            r["clock_offset_ms"].is_i64(),
+            "{sets:?}: no clock marker seen: {r}"
+        );
+    }
     r
 }
 
