@@ -396,10 +396,19 @@ pub(crate) fn one_run(
             probe_threshold_ms: opts.probe_threshold_ms,
         },
     );
-    let console = read_console_stats(settings, &machine, &run.path, &obs);
-    let core_dump = std::fs::read(run.path.join(session::kernel_log_file(&machine)))
-        .ok()
-        .and_then(|log| verdict::core_dump::from_log(&log));
+    // Each log is read once, for the console's cost and the core-dump report. Unreadable
+    // files count as empty: the run may have died before writing them.
+    let console_log = std::fs::read(run.path.join(CONSOLE_LOG)).unwrap_or_default();
+    let kmsg_log = machine.kmsg_port.then(|| {
+        std::fs::read(run.path.join(session::kernel_log_file(&machine))).unwrap_or_default()
+    });
+    let console = verdict::console::console_stats(
+        &settings.console,
+        &console_log,
+        kmsg_log.as_deref(),
+        &obs.kernel,
+    );
+    let core_dump = verdict::core_dump::from_log(kmsg_log.as_deref().unwrap_or(&console_log));
     crate::precondition::apply(
         plan.precondition.as_ref(),
         &mut v.evidence,
@@ -521,21 +530,6 @@ pub(crate) fn one_run(
         record.kills.len()
     ));
     Ok(record)
-}
-
-/// Console cost of the run, from console.log and, when the kernel log was forwarded,
-/// kmsg.log (unreadable files count as empty: the run may have died before writing).
-fn read_console_stats(
-    settings: &settings::Settings,
-    machine: &GuestMachine,
-    run_dir: &Path,
-    obs: &session::Observation,
-) -> ConsoleStats {
-    let console = std::fs::read(run_dir.join(CONSOLE_LOG)).unwrap_or_default();
-    let kmsg = machine.kmsg_port.then(|| {
-        std::fs::read(run_dir.join(session::kernel_log_file(machine))).unwrap_or_default()
-    });
-    verdict::console::console_stats(&settings.console, &console, kmsg.as_deref(), &obs.kernel)
 }
 
 fn commit(store: &Store, run: RunDir, record: &RunRecord) -> Result<(), CliError> {
