@@ -145,6 +145,7 @@ fn in_cgroup(name: &str) -> Option<CgroupSpec> {
         memory_high: None,
         oom_group: false,
         v1: false,
+        members_role: None,
     })
 }
 
@@ -158,6 +159,7 @@ fn memcg_hog(v1: bool) -> ProcessSpec {
             memory_high: None,
             oom_group: false,
             v1,
+            members_role: None,
         }),
         ..process(
             "hog",

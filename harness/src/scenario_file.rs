@@ -383,7 +383,7 @@ role = "hog"
 argv = ["usemem", "--percent", "150"]
 start_delay_ms = 200
 rlimits = { core = "unlimited" }
-cgroup = { name = "oomlab-hog", memory_max = "30%" }
+cgroup = { name = "oomlab-hog", memory_max = "30%", members_role = "expendable" }
 
 [precondition]
 kind = "largest"
@@ -402,6 +402,8 @@ role = "hog"
         assert_eq!(plan.processes[1].argv[0], "/bin/usemem");
         assert_eq!(plan.processes[0].oom_score_adj, -1000);
         assert_eq!(plan.processes[1].rlimits["core"], "unlimited");
+        let cgroup = plan.processes[1].cgroup.as_ref().unwrap();
+        assert_eq!(cgroup.members_role, Some(Role::Expendable));
         assert_eq!(plan.sysctls["vm.overcommit_memory"], "1");
         assert_eq!(
             plan.precondition,
@@ -442,6 +444,11 @@ role = "hog"
         let e = error_of(&GOOD.replace("role = \"bystander\"", "role = \"victim\""));
         assert!(
             e.contains("/tmp/my.toml:10:") && e.contains("victim"),
+            "{e}"
+        );
+        let e = error_of(&GOOD.replace("\"expendable\"", "\"victims\""));
+        assert!(
+            e.starts_with("/tmp/my.toml:20:") && e.contains("victims"),
             "{e}"
         );
         let e = error_of(&GOOD.replace("kind = \"largest\"", "kind = \"biggest\""));

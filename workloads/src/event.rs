@@ -56,6 +56,9 @@ pub enum Event {
         /// descendants inherit it, so a kill of one of them can be traced to this role.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cgroup: Option<String>,
+        /// The role of the other processes in that cgroup, when not `role`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        members_role: Option<Role>,
     },
     /// A process the agent reaped. `name`/`role` are absent for processes it did not
     /// start itself (children of workloads, reparented to PID 1).

@@ -46,6 +46,11 @@ pub struct CgroupSpec {
     /// built without it (CONFIG_MEMCG_V1 is off in Debian's 6.12).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub v1: bool,
+    /// The role of the other processes in the group: the ones the process forks, which
+    /// stay in its cgroup (a storm's children may be expendable while their parent is the
+    /// hog). Default: the process's own role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members_role: Option<Role>,
 }
 
 /// One process the agent starts.

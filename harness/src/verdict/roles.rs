@@ -12,7 +12,8 @@ use std::collections::HashMap;
 /// herd's members) are not known to the agent by pid, but they share its cgroup: the
 /// kernel names the victim's cgroup in the `oom-kill:constraint=...,task_memcg=/NAME,
 /// ...,pid=N` line, and, since that line is rate-limited with the rest of the OOM report,
-/// the agent also lists each scenario cgroup's new members as they appear.
+/// the agent also lists each scenario cgroup's new members as they appear. A member's
+/// role is the cgroup's `members_role` where the scenario gives one.
 pub(super) struct Roles {
     by_pid: HashMap<u32, Role>,
     by_cgroup: HashMap<String, Role>,
@@ -33,8 +34,9 @@ impl Roles {
                 A::Started {
                     role,
                     cgroup: Some(g),
+                    members_role,
                     ..
-                } => Some((format!("/{g}"), *role)),
+                } => Some((format!("/{g}"), members_role.unwrap_or(*role))),
                 _ => None,
             })
             .collect();

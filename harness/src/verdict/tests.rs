@@ -253,6 +253,34 @@ fn a_kill_of_a_process_the_agent_did_not_start_is_unknown_and_wrong() {
 }
 
 #[test]
+fn a_member_of_a_cgroup_takes_its_members_role() {
+    // The hog runs in cgroup oomlab-storm and forks pid 4242 there; the agent lists it.
+    let console = CONSOLE_61.replace("Killed process 89 (usemem)", "Killed process 4242 (usemem)");
+    let started = r#""name":"hog","role":"hog","pid":89}"#;
+    let members =
+        "{\"event\":\"members\",\"t_ms\":3100,\"cgroup\":\"oomlab-storm\",\"pids\":[4242]}\n";
+    let with = |extra: &str| {
+        EVENTS_61.replace(
+            started,
+            &format!(
+                r#""name":"hog","role":"hog","pid":89,"cgroup":"oomlab-storm"{extra}}}
+{members}"#
+            ),
+        )
+    };
+    let v = judge_logs(
+        &console,
+        &with(r#","members_role":"expendable""#),
+        EndReason::Finished,
+    );
+    assert_eq!(v.kills[0].role, "expendable");
+    assert_eq!(v.wrong_victim_kills, 0);
+    // Without members_role a member has its owner's role.
+    let v = judge_logs(&console, &with(""), EndReason::Finished);
+    assert_eq!(v.kills[0].role, "hog");
+}
+
+#[test]
 fn no_responsive_heartbeat_after_the_kill_is_not_recovery() {
     let events: String = EVENTS_61
         .lines()

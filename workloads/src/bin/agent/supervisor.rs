@@ -142,6 +142,7 @@ fn start_process(channel: &Channel, p: &ProcessSpec, tracked: &mut HashMap<u32, 
                 role: p.role,
                 pid,
                 cgroup: p.cgroup.as_ref().map(|g| g.name.clone()),
+                members_role: p.cgroup.as_ref().and_then(|g| g.members_role),
             });
         }
         Err(e) => channel.send(&Event::Error {
