@@ -158,13 +158,13 @@ fn shared_mm(k: &str) {
     precondition_held(&r);
 }
 
-/// May starve without an OOM, or livelock: a bounded --timeout still gives a record.
+/// The first kill wakes the spinners; the starved allocator is killed next and the
+/// oom_reaper frees its memory (on 6.1 and 6.12 it then never exits: docs/scenarios.md).
 fn oom_lock_starvation(k: &str) {
     let r = run("oom-lock-starvation", k, "45");
-    outcome_in(
-        &r,
-        &["no_oom", "livelock", "unrecovered", "recovered", "timeout"],
-    );
+    outcome_in(&r, &["recovered", "unrecovered", "livelock"]);
+    precondition_held(&r);
+    no_bystander_killed(&r);
 }
 
 /// The second boot verified the disk: whatever the OOM did, nothing fsync acknowledged
@@ -234,17 +234,7 @@ fn fork_storm_on_6_12() {
 
 on_kernels!(shared_mm, quick: shared_mm_on_6_1, full: shared_mm_on_6_12, "debian:6.1", "debian:6.12");
 
-#[test]
-#[ignore = "full suite: cargo test --workspace -- --include-ignored"]
-fn oom_lock_starvation_on_6_1() {
-    oom_lock_starvation("debian:6.1");
-}
-
-#[test]
-#[ignore = "full suite: cargo test --workspace -- --include-ignored"]
-fn oom_lock_starvation_on_6_12() {
-    oom_lock_starvation("debian:6.12");
-}
+on_kernels!(oom_lock_starvation, quick: oom_lock_starvation_on_6_12, full: oom_lock_starvation_on_6_1, "debian:6.12", "debian:6.1");
 
 on_kernels!(fsync_storm, quick: fsync_storm_on_6_12, full: fsync_storm_on_6_1, "debian:6.12", "debian:6.1");
 

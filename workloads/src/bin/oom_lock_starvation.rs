@@ -1,55 +1,44 @@
-//! oom-lock-starvation: an idle-priority allocator starved by many forking children.
+//! oom-lock-starvation: an idle-priority allocator starved by CPU hogs woken by the
+//! first OOM kill.
 //!
-//! `oom-lock-starvation --children N [--percent P=150] [--cow-kib K=64]`
+//! `oom-lock-starvation --children N [--percent P=150]`
 //!
-//! Follows Tetsuo Handa's 2016 reproducer for oom_lock starvation: pin to CPU 0, touch a
-//! K KiB buffer, fork N children (they inherit the pinning) that each write to every
-//! page of that buffer (copy-on-write faults that allocate), sleep briefly and exit,
-//! while the parent drops to SCHED_IDLE and allocates up to P% of MemTotal, re-forking
-//! children as they exit so that about N exist. The parent is likely to be the task
-//! holding oom_lock when memory runs out, and on one CPU full of SCHED_OTHER children it
-//! hardly runs: the OOM killer makes no progress while everyone else spins in the
-//! allocator ("mm,oom: Don't call schedule_timeout_killable() with oom_lock held").
-//! Children reset themselves to SCHED_OTHER, since a SCHED_IDLE policy would be inherited.
+//! Follows Tetsuo Handa's 2016 reproducer for oom_lock starvation ("mm,oom: Don't call
+//! schedule_timeout_killable() with oom_lock held"): a small `first-victim` at
+//! oom_score_adj 1000 holds the only write end of a pipe. N children pinned to CPU 0
+//! block reading it. The parent, pinned to CPU 0 too, drops to SCHED_IDLE and touches
+//! P% of MemTotal. The first OOM kill takes the first victim, the pipe reaches EOF, and
+//! the N children spin at SCHED_OTHER on CPU 0: from then on the parent, the allocator
+//! most likely to be inside out_of_memory() holding oom_lock, hardly gets the CPU,
+//! while every other allocator waits for that lock. Children die with the parent.
 
-use oomlab_workloads::guest::{self, Flags, Mapping, Ticker, MIB};
+use oomlab_workloads::guest::{self, Flags, Ticker, MIB};
 use std::process::ExitCode;
-use std::time::Duration;
 
-const USAGE: &str = "usage: oom-lock-starvation --children N [--percent P] [--cow-kib K]";
-/// How long a child lives after its copy-on-write faults.
-const CHILD_SLEEP: Duration = Duration::from_millis(100);
-/// A child's exit status when it could not leave SCHED_IDLE.
-const EXIT_NO_RESET: i32 = 3;
+const USAGE: &str = "usage: oom-lock-starvation --children N [--percent P]";
 
 #[derive(Debug, PartialEq)]
 struct Args {
     children: u32,
     percent: u64,
-    cow_kib: usize,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
     let mut children = None;
-    let mut out = Args {
-        children: 0,
-        percent: 150,
-        cow_kib: 64,
-    };
+    let mut percent = 150;
     let mut f = Flags::new(args, USAGE);
     while let Some(flag) = f.next_flag() {
         match flag {
             "--children" => children = Some(f.number(flag)?),
-            "--percent" => out.percent = f.number(flag)?,
-            "--cow-kib" => out.cow_kib = f.number::<usize>(flag)?.max(4),
+            "--percent" => percent = f.number(flag)?,
             other => return Err(f.unknown(other)),
         }
     }
-    out.children = children.ok_or_else(|| f.error("--children is required"))?;
-    if out.children == 0 {
+    let children = children.ok_or_else(|| f.error("--children is required"))?;
+    if children == 0 {
         return Err(f.error("--children must be at least 1"));
     }
-    Ok(out)
+    Ok(Args { children, percent })
 }
 
 fn set_policy(policy: libc::c_int) -> std::io::Result<()> {
@@ -74,134 +63,102 @@ fn pin_to_cpu0() -> std::io::Result<()> {
     Ok(())
 }
 
-/// The children, kept at about `want`.
-struct Herd {
-    buf: Mapping,
-    want: u32,
-    live: u32,
-    forked: u64,
-    fork_failed: bool,
-    reset_failed: bool,
+/// Fork a child that runs `body` and never returns into our code.
+fn fork_child(body: impl FnOnce()) -> std::io::Result<libc::pid_t> {
+    // SAFETY: the parent is single-threaded; the child only makes system calls and
+    // leaves with _exit.
+    match unsafe { libc::fork() } {
+        -1 => Err(std::io::Error::last_os_error()),
+        0 => {
+            body();
+            // SAFETY: leaving the child without running the parent's exit handlers.
+            unsafe { libc::_exit(0) }
+        }
+        pid => Ok(pid),
+    }
 }
 
-impl Herd {
-    /// Fork children until `want` are alive. Each writes to every page of the
-    /// inherited buffer (a copy-on-write fault, so an allocation, per page).
-    fn refill(&mut self) {
-        while self.live < self.want {
-            // SAFETY: the parent is single-threaded; the child only writes to memory,
-            // makes system calls and leaves with _exit.
-            match unsafe { libc::fork() } {
-                0 => {
-                    let code = match set_policy(libc::SCHED_OTHER) {
-                        Ok(()) => 0,
-                        Err(_) => EXIT_NO_RESET,
-                    };
-                    self.buf.touch(2);
-                    std::thread::sleep(CHILD_SLEEP);
-                    // SAFETY: leaving the child without running the parent's exit handlers.
-                    unsafe { libc::_exit(code) }
-                }
-                -1 => {
-                    if !self.fork_failed {
-                        self.fork_failed = true;
-                        eprintln!(
-                            "oom-lock-starvation: fork: {}",
-                            std::io::Error::last_os_error()
-                        );
-                    }
-                    std::thread::sleep(Duration::from_millis(10));
-                    return;
-                }
-                _ => {
-                    self.live += 1;
-                    self.forked += 1;
-                }
-            }
-        }
-    }
-
-    /// Collect exited children; with `block`, wait for at least one.
-    fn reap(&mut self, mut block: bool) {
-        while self.live > 0 {
-            let mut status = 0;
-            let flags = if block { 0 } else { libc::WNOHANG };
-            // SAFETY: waiting for any child with a valid status out-parameter.
-            let pid = unsafe { libc::waitpid(-1, &mut status, flags) };
-            if pid <= 0 {
-                return;
-            }
-            block = false;
-            self.live -= 1;
-            if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == EXIT_NO_RESET {
-                if !self.reset_failed {
-                    eprintln!("oom-lock-starvation: children cannot leave SCHED_IDLE");
-                }
-                self.reset_failed = true;
-            }
-        }
+/// Block until the pipe reaches EOF (every write end closed), then spin.
+fn wait_then_spin(read_fd: libc::c_int) {
+    let mut byte = 0u8;
+    // SAFETY: reading at most one byte into a live local.
+    while unsafe { libc::read(read_fd, (&mut byte as *mut u8).cast(), 1) } != 0 {}
+    loop {
+        std::hint::spin_loop();
     }
 }
 
 fn main() -> ExitCode {
     let a = guest::parse_or_exit("oom-lock-starvation", parse);
     let pid = std::process::id();
+    let mut fds = [0; 2];
+    // SAFETY: pipe writes two descriptors into a live array.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        eprintln!(
+            "oom-lock-starvation: pipe: {}",
+            std::io::Error::last_os_error()
+        );
+        return ExitCode::FAILURE;
+    }
+    let [read_fd, write_fd] = fds;
+    let parent = pid as libc::pid_t;
+    let first = fork_child(|| {
+        guest::die_with_parent(parent);
+        // SAFETY: closing our copy of the read end; we keep the write end open.
+        unsafe { libc::close(read_fd) };
+        if let Err(e) = guest::set_oom_score_adj(1000) {
+            eprintln!("oom-lock-starvation: first-victim: {e}");
+        }
+        guest::hold_forever();
+    });
+    if let Err(e) = first {
+        eprintln!("oom-lock-starvation: fork: {e}");
+        return ExitCode::FAILURE;
+    }
+    // SAFETY: only the first victim holds the write end from here on.
+    unsafe { libc::close(write_fd) };
     if let Err(e) = pin_to_cpu0() {
         eprintln!("oom-lock-starvation: sched_setaffinity(CPU 0): {e}");
     }
-    let buf = match Mapping::anon(a.cow_kib * 1024, 0) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("oom-lock-starvation: mmap: {e}");
-            return ExitCode::FAILURE;
+    let mut forked = 0;
+    for _ in 0..a.children {
+        match fork_child(|| {
+            guest::die_with_parent(parent);
+            wait_then_spin(read_fd);
+        }) {
+            Ok(_) => forked += 1,
+            Err(e) => {
+                eprintln!("oom-lock-starvation: fork after {forked} children: {e}");
+                break;
+            }
         }
-    };
-    buf.touch(1);
-    let mut herd = Herd {
-        buf,
-        want: a.children,
-        live: 0,
-        forked: 0,
-        fork_failed: false,
-        reset_failed: false,
-    };
-    herd.refill();
+    }
+    // Children were forked at SCHED_OTHER; only the parent goes idle.
     if let Err(e) = set_policy(libc::SCHED_IDLE) {
         eprintln!("oom-lock-starvation: sched_setscheduler(SCHED_IDLE): {e}");
     }
     println!(
-        "oom-lock-starvation[{pid}]: {} children on CPU 0, allocating {}% of RAM",
-        herd.live, a.percent
+        "oom-lock-starvation[{pid}]: {forked} children waiting on CPU 0, allocating {}% of RAM at SCHED_IDLE",
+        a.percent
     );
     let mut ticker = Ticker::new(guest::PROGRESS);
-    let mut progress = |herd: &Herd, touched: u64| {
-        if ticker.due() {
-            println!(
-                "oom-lock-starvation[{pid}]: touched {} MiB, forked {} children",
-                touched >> 20,
-                herd.forked
-            );
-        }
-    };
-    // Small chunks, so children are replaced often while the parent allocates.
     let held = guest::percent_of_ram(a.percent).and_then(|bytes| {
         guest::touch_chunks(bytes, MIB, |_, total| {
-            herd.reap(false);
-            herd.refill();
-            progress(&herd, total);
+            if ticker.due() {
+                println!("oom-lock-starvation[{pid}]: touched {} MiB", total >> 20);
+            }
         })
     });
-    let touched = match &held {
-        Ok(maps) => maps.iter().map(|m| m.len() as u64).sum(),
+    match held {
+        Ok(maps) => {
+            let mib = maps.iter().map(|m| m.len()).sum::<usize>() >> 20;
+            println!("oom-lock-starvation[{pid}]: holding {mib} MiB");
+            guest::hold_forever()
+        }
         Err(e) => {
             eprintln!("oom-lock-starvation[{pid}]: {e}");
-            0
+            ExitCode::FAILURE
         }
-    };
-    loop {
-        herd.reap(true);
-        herd.refill();
-        progress(&herd, touched);
     }
 }
 
@@ -215,47 +172,51 @@ mod tests {
 
     #[test]
     fn parses_arguments() {
-        let a = p("--children 20").unwrap();
         assert_eq!(
-            a,
+            p("--children 20").unwrap(),
             Args {
                 children: 20,
-                percent: 150,
-                cow_kib: 64
+                percent: 150
             }
         );
-        let a = p("--children 2 --percent 90 --cow-kib 1").unwrap();
-        assert_eq!((a.percent, a.cow_kib), (90, 4));
+        assert_eq!(p("--children 2 --percent 90").unwrap().percent, 90);
         assert!(p("").unwrap_err().contains("--children is required"));
         assert!(p("--children 0").unwrap_err().contains("at least 1"));
-        assert!(p("--children 1 --cow").unwrap_err().contains("unknown"));
+        assert!(p("--children 1 --cow-kib 4")
+            .unwrap_err()
+            .contains("unknown"));
     }
 
     #[test]
-    fn children_copy_on_write_and_are_replaced() {
-        let buf = Mapping::anon(8 * guest::PAGE, 0).unwrap();
-        buf.touch(1);
-        let mut herd = Herd {
-            buf,
-            want: 3,
-            live: 0,
-            forked: 0,
-            fork_failed: false,
-            reset_failed: false,
+    fn children_wait_until_the_first_victim_dies() {
+        let mut fds = [0; 2];
+        // SAFETY: pipe writes two descriptors into a live array.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let [read_fd, write_fd] = fds;
+        let child = fork_child(|| {
+            // SAFETY: the child drops its copy of the write end, as the workload's do.
+            unsafe { libc::close(write_fd) };
+            wait_then_spin(read_fd);
+        })
+        .unwrap();
+        let state = || {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap();
+            stat.rsplit(") ").next().unwrap().chars().next().unwrap()
         };
-        herd.refill();
-        assert_eq!((herd.live, herd.forked), (3, 3));
-        herd.reap(true);
-        herd.reap(true);
-        herd.refill();
-        assert_eq!(herd.live, 3);
-        assert!(herd.forked >= 4);
-        while herd.live > 0 {
-            herd.reap(true);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert_eq!(state(), 'S', "blocked on the pipe while a writer lives");
+        // SAFETY: closing our write end: the pipe reaches EOF.
+        unsafe { libc::close(write_fd) };
+        let spinning = (0..50).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            state() == 'R'
+        });
+        // SAFETY: killing and reaping our own child.
+        unsafe {
+            libc::kill(child, libc::SIGKILL);
+            libc::waitpid(child, std::ptr::null_mut(), 0);
+            libc::close(read_fd);
         }
-        assert!(!herd.reset_failed);
-        // The children's writes went to their own copies.
-        // SAFETY: the buffer is live and its first byte is inside it.
-        assert_eq!(unsafe { herd.buf.as_ptr().read_volatile() }, 1);
+        assert!(spinning, "spins once the pipe is at EOF");
     }
 }
