@@ -459,4 +459,15 @@ impl RunRecord {
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
+
+    /// Processes the agent started that the OOM killer killed and that had still not
+    /// exited when the run ended: the victim is stuck (starved of CPU, or waiting on a
+    /// lock) even if the oom_reaper took its memory.
+    pub fn victims_never_exited(&self) -> Vec<&ProcessRecord> {
+        self.processes
+            .iter()
+            .filter(|p| p.exit_code.is_none() && p.signal.is_none())
+            .filter(|p| self.kills.iter().any(|k| k.pid == p.pid))
+            .collect()
+    }
 }

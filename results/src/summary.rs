@@ -65,6 +65,19 @@ pub fn table(records: &[RunRecord]) -> String {
         if let Some(line) = kill_pace(r) {
             let _ = writeln!(out, "{}: {line}", r.run_id);
         }
+        let stuck = r.victims_never_exited();
+        if !stuck.is_empty() {
+            let names: Vec<String> = stuck
+                .iter()
+                .map(|p| format!("{} ({}, pid {})", p.name, p.role, p.pid))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{}: killed but never exited by the end of the run: {}",
+                r.run_id,
+                names.join(", ")
+            );
+        }
         if let Some(line) = console_cost(r) {
             let _ = writeln!(out, "{}: {line}", r.run_id);
         }
@@ -238,7 +251,9 @@ fn kill_pace(r: &RunRecord) -> Option<String> {
             reap as f64 / 1000.0
         );
     }
-    if let Some(n) = r.candidates_ahead_of_hog {
+    if r.kills.iter().any(|k| k.role == "hog") {
+        line.push_str(", the hog was among them");
+    } else if let Some(n) = r.candidates_ahead_of_hog {
         let _ = write!(line, ", {n} candidates ahead of the hog");
         if let Some(ms) = r.projected_ms_to_hog {
             let _ = write!(line, ": about {:.0} min to reach it", ms as f64 / 60_000.0);

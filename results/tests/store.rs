@@ -181,6 +181,53 @@ fn summary_states_the_kill_pace_of_a_kill_storm() {
     );
 }
 
+fn kill(pid: u32, role: &str) -> KillRecord {
+    KillRecord {
+        pid,
+        comm: "oom-lock-starva".into(),
+        role: role.into(),
+        anon_rss_kb: Some(135_040),
+        oom_score_adj: Some(0),
+        memcg: None,
+        t_ms: Some(1800),
+        kernel_choice: None,
+    }
+}
+
+fn process(pid: u32, role: &str, signal: Option<i32>) -> ProcessRecord {
+    ProcessRecord {
+        name: format!("p{pid}"),
+        role: role.into(),
+        pid,
+        exit_code: None,
+        signal,
+        stopped_by_agent: false,
+    }
+}
+
+#[test]
+fn summary_names_a_victim_that_never_exited() {
+    let mut r = record("starve", Outcome::Recovered);
+    r.kills = vec![kill(146, "expendable"), kill(145, "hog")];
+    r.processes = vec![process(143, "bystander", None), process(145, "hog", None)];
+    r.kill_stats.kill_interval_ms = Some(Percentiles2 { p50: 61, p90: 61 });
+    r.candidates_ahead_of_hog = Some(0);
+    assert_eq!(r.victims_never_exited().len(), 1);
+    let t = summary::table(&[r.clone()]);
+    assert!(
+        t.contains("starve: killed but never exited by the end of the run: p145 (hog, pid 145)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("one kill every 0.1 s, the hog was among them"),
+        "{t}"
+    );
+    // Once it has exited (killed by SIGKILL), it is no longer stuck.
+    r.processes[1].signal = Some(9);
+    assert!(r.victims_never_exited().is_empty());
+    assert!(!summary::table(&[r]).contains("never exited"));
+}
+
 #[test]
 fn summary_lists_every_run_and_counts_outcomes() {
     let t = summary::table(&[
