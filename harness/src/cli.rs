@@ -104,6 +104,14 @@ pub struct CompareArgs {
     /// A time-to-recovery difference counts only when its 95% interval clears this many ms.
     #[arg(long, default_value_t = 0)]
     pub ttr_margin_ms: u64,
+    /// Before reporting, run N more repetitions of each configuration whose outcomes
+    /// differ from the baseline's (that kernel and the baseline), appended to the results
+    /// directory the runs came from, so a rate replaces one unlucky run.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub rerun_failures: u32,
+    /// Guests at once for --rerun-failures [default: what the machine holds].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -117,6 +125,19 @@ pub enum ReportFormat {
     Html,
     // A KCIDB (KernelCI) submission: checkouts, builds, a test per run and per cell.
     Kcidb,
+}
+
+/// Every `oomlab run` option at its default, for runs started by other commands.
+#[derive(Parser, Debug)]
+struct RunDefaults {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+impl RunArgs {
+    pub fn defaults() -> RunArgs {
+        RunDefaults::parse_from(["oomlab"]).run
+    }
 }
 
 #[derive(clap::Args, Debug)]

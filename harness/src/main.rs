@@ -13,6 +13,7 @@ mod parse_log;
 mod precondition;
 mod progress;
 mod qemu;
+mod rerun;
 mod run;
 mod scenario;
 mod scenario_file;
@@ -98,11 +99,11 @@ fn run_command(a: cli::RunArgs) -> Result<u8, CliError> {
         }
         None => {
             let spec = matrix::plan::from_cli(matrix::plan::CliAxes {
-                kernels: a.kernels,
-                scenarios: a.scenarios,
-                params: a.params,
-                sets: a.sets,
-                variants: a.set_variants,
+                kernels: a.kernels.clone(),
+                scenarios: a.scenarios.clone(),
+                params: a.params.clone(),
+                sets: a.sets.clone(),
+                variants: a.set_variants.clone(),
                 reps: a.reps,
                 memory_mib: a.memory,
                 cpus: a.cpus,
@@ -113,28 +114,7 @@ fn run_command(a: cli::RunArgs) -> Result<u8, CliError> {
             (spec, std::path::PathBuf::from("."))
         }
     };
-    let opts = run::RunOptions {
-        modules: a.modules,
-        load_modules: a.load_modules,
-        out: a.out,
-        accel: a.accel,
-        tcg_threads: a.tcg_threads,
-        memory_mib: a.memory,
-        cpus: a.cpus,
-        timeout: Duration::from_secs(a.timeout),
-        boot_timeout: Duration::from_secs(a.boot_timeout),
-        silence_timeout: Duration::from_secs(a.silence_timeout),
-        cache_dir: a.cache_dir,
-        heartbeat_ms: a.heartbeat_ms,
-        responsive_gap_ms: a.responsive_gap_ms,
-        probe_ms: a.probe_ms,
-        probe_kib: a.probe_kib,
-        probe_threshold_ms: a.probe_threshold_ms,
-        inject: a.inject,
-        livelock_window: Duration::from_secs(a.livelock_window),
-        sysrq_f: a.sysrq_f,
-        settle_ms: a.settle_ms,
-    };
+    let opts = run_options(&a);
     let req = matrix::Request {
         spec,
         base,
@@ -171,6 +151,32 @@ fn run_command(a: cli::RunArgs) -> Result<u8, CliError> {
     } else {
         exit::RUN_FAILED
     })
+}
+
+/// The options of one run, as `oomlab run` took them.
+pub(crate) fn run_options(a: &cli::RunArgs) -> run::RunOptions {
+    run::RunOptions {
+        modules: a.modules.clone(),
+        load_modules: a.load_modules.clone(),
+        out: a.out.clone(),
+        accel: a.accel,
+        tcg_threads: a.tcg_threads,
+        memory_mib: a.memory,
+        cpus: a.cpus,
+        timeout: Duration::from_secs(a.timeout),
+        boot_timeout: Duration::from_secs(a.boot_timeout),
+        silence_timeout: Duration::from_secs(a.silence_timeout),
+        cache_dir: a.cache_dir.clone(),
+        heartbeat_ms: a.heartbeat_ms,
+        responsive_gap_ms: a.responsive_gap_ms,
+        probe_ms: a.probe_ms,
+        probe_kib: a.probe_kib,
+        probe_threshold_ms: a.probe_threshold_ms,
+        inject: a.inject.clone(),
+        livelock_window: Duration::from_secs(a.livelock_window),
+        sysrq_f: a.sysrq_f,
+        settle_ms: a.settle_ms,
+    }
 }
 
 fn slurm_script(
