@@ -13,7 +13,16 @@ pub fn run(a: &CompareArgs) -> Result<u8, CliError> {
         ttr_margin_ms: a.ttr_margin_ms,
         ..Options::default()
     };
-    let report = compare::compare(&loaded.records, &opts).map_err(usage)?;
+    let mut report = compare::compare(&loaded.records, &opts).map_err(usage)?;
+    if a.rerun_failures > 0 {
+        let progress = crate::progress::Progress::new();
+        let reruns = crate::rerun::rerun(&loaded, &report, a.rerun_failures, a.jobs, &progress)?;
+        if !reruns.is_empty() {
+            let loaded = load::load_with_dirs(&a.results).map_err(usage)?;
+            report = compare::compare(&loaded.records, &opts).map_err(usage)?;
+            note_reruns(&mut report, &reruns, a.rerun_failures);
+        }
+    }
     let text = match a.format {
         ReportFormat::Terminal => table::terminal(&report),
         ReportFormat::Markdown => table::markdown(&report),
@@ -39,4 +48,28 @@ pub fn run(a: &CompareArgs) -> Result<u8, CliError> {
     } else {
         exit::OK
     })
+}
+
+/// Say in each rerun cell's reasons that it was rerun, with its outcomes as rates.
+fn note_reruns(report: &mut compare::Report, reruns: &[crate::rerun::Rerun], n: u32) {
+    for config in &mut report.configurations {
+        let Some(rerun) = reruns.iter().find(|r| r.config == config.config) else {
+            continue;
+        };
+        for cell in &mut config.cells {
+            if !rerun.kernels.contains(&cell.kernel) {
+                continue;
+            }
+            let rates: Vec<String> = cell
+                .outcomes
+                .iter()
+                .map(|(o, k)| format!("{o} in {k}/{}", cell.runs))
+                .collect();
+            cell.reasons.push(format!(
+                "rerun with --rerun-failures {n} ({} runs added here and beside it): {}",
+                rerun.added,
+                rates.join(", ")
+            ));
+        }
+    }
 }

@@ -223,6 +223,44 @@ impl Report {
     pub fn count(&self, verdict: Verdict) -> usize {
         self.cells().filter(|(_, c)| c.verdict == verdict).count()
     }
+
+    /// For `--rerun-failures`: per configuration, the kernels to run again. A kernel
+    /// whose comparable runs ended in a set of outcomes other than the baseline's goes
+    /// in, and the baseline with it, since either side's odd run may be the fluke.
+    pub fn differing(&self) -> Vec<(&ConfigReport, Vec<&KernelId>)> {
+        let seen = |c: &Cell| -> Vec<String> {
+            c.outcomes
+                .keys()
+                .filter(|o| {
+                    !Outcome::ALL
+                        .iter()
+                        .any(|x| excluded(*x) && x.as_str() == o.as_str())
+                })
+                .cloned()
+                .collect()
+        };
+        let mut out = Vec::new();
+        for config in &self.configurations {
+            let Some(base) = config
+                .cells
+                .iter()
+                .find(|c| c.kernel.is_named(&self.baseline))
+            else {
+                continue;
+            };
+            let mut kernels: Vec<&KernelId> = config
+                .cells
+                .iter()
+                .filter(|c| c.verdict != Verdict::Baseline && seen(c) != seen(base))
+                .map(|c| &c.kernel)
+                .collect();
+            if !kernels.is_empty() {
+                kernels.insert(0, &base.kernel);
+                out.push((config, kernels));
+            }
+        }
+        out
+    }
 }
 
 /// The comparable runs' values of one metric, as floats for the statistics.
@@ -511,6 +549,23 @@ mod tests {
         assert_eq!(b.ttr_diff_ms.unwrap().estimate, 100.0);
         assert_eq!(a.verdict, Verdict::Baseline);
         assert_eq!(a.ttr_diff_ms, None);
+    }
+
+    #[test]
+    fn groups_whose_outcomes_differ_from_the_baseline_are_rerun_with_it() {
+        let mut records = recovered("base", 5, 3000, 100);
+        records.extend(recovered("same", 5, 3000, 100));
+        records.push(run("same", Outcome::Error, None));
+        records.extend(recovered("odd", 4, 3000, 100));
+        records.push(run("odd", Outcome::Livelock, None));
+        let report = compare(&records, &Options::default()).unwrap();
+        let differing = report.differing();
+        assert_eq!(differing.len(), 1);
+        let specs: Vec<&str> = differing[0].1.iter().map(|k| k.spec.as_str()).collect();
+        // An error run says nothing about the kernel: "same" is not rerun.
+        assert_eq!(specs, ["base", "odd"]);
+        let alike = compare(&recovered("base", 3, 1000, 10), &Options::default()).unwrap();
+        assert!(alike.differing().is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod console;
 mod errors;
 mod matrix;
 mod repetitions;
+mod rerun;
 mod scenario_files;
 mod scenarios;
 mod signals;
