@@ -9,6 +9,26 @@ use oomlab_workloads::spec::SysfsSetting;
 use std::collections::BTreeMap;
 
 const LRU_GEN: &str = "/sys/kernel/mm/lru_gen";
+const THP: &str = "/sys/kernel/mm/transparent_hugepage";
+/// Transparent hugepage modes, in the order the kernel lists them.
+const THP_ENABLED: [&str; 3] = ["always", "madvise", "never"];
+const THP_DEFRAG: [&str; 5] = ["always", "defer", "defer+madvise", "madvise", "never"];
+
+/// What the kernel shows in a THP mode file when `chosen` is in force:
+/// `always [madvise] never`.
+fn thp_read_back(modes: &[&str], chosen: &str) -> String {
+    let shown: Vec<String> = modes
+        .iter()
+        .map(|m| {
+            if *m == chosen {
+                format!("[{m}]")
+            } else {
+                m.to_string()
+            }
+        })
+        .collect();
+    shown.join(" ")
+}
 
 /// The console log level every run gets unless `console.loglevel` says otherwise: 7
 /// prints everything but debug, so OOM reports, task dumps and reaper lines reach it.
@@ -93,7 +113,7 @@ pub fn parse(arg: &str) -> Result<(String, String), String> {
         && !key.contains("..");
     if !key_ok {
         return Err(format!(
-            "--set {arg:?}: {key:?} is not a setting oomlab knows; use a vm.* or kernel.* sysctl such as vm.overcommit_memory, console.loglevel / console.device, or mglru"
+            "--set {arg:?}: {key:?} is not a setting oomlab knows; use a vm.* or kernel.* sysctl such as vm.overcommit_memory, console.loglevel / console.device, mglru, or thp / thp.defrag"
         ));
     }
     let value_ok = !value.is_empty()
@@ -152,6 +172,21 @@ pub fn resolve(args: &[String]) -> Result<Settings, String> {
                 let ms = ms.to_string();
                 set_sysfs(&mut sysfs, "mglru.min_ttl_ms", &format!("{LRU_GEN}/min_ttl_ms"), &ms, Some(&ms), None);
                 named.insert("mglru.min_ttl_ms".to_string(), ms);
+            }
+            (key @ ("thp" | "thp.defrag"), v) => {
+                let (modes, file): (&[&str], _) = match key {
+                    "thp" => (&THP_ENABLED, "enabled"),
+                    _ => (&THP_DEFRAG, "defrag"),
+                };
+                if !modes.contains(&v) {
+                    return Err(format!(
+                        "--set {a:?}: {key} is one of {}",
+                        modes.join(", ")
+                    ));
+                }
+                let expect = thp_read_back(modes, v);
+                set_sysfs(&mut sysfs, key, &format!("{THP}/{file}"), v, Some(&expect), None);
+                named.insert(key.to_string(), v.to_string());
             }
             (k, _) if k.starts_with("console.") => {
                 return Err(format!(
@@ -268,6 +303,28 @@ mod tests {
             .unwrap_err()
             .contains("on or off"));
         assert!(resolve(&["mglru.min_ttl_ms=x".into()]).is_err());
+    }
+
+    #[test]
+    fn thp_modes_are_sysfs_settings_read_back_with_the_bracket() {
+        let s = resolve(&["thp=never".into(), "thp.defrag=defer+madvise".into()]).unwrap();
+        assert_eq!(s.sysfs.len(), 2);
+        assert_eq!(
+            s.sysfs[0].path,
+            "/sys/kernel/mm/transparent_hugepage/enabled"
+        );
+        assert_eq!(
+            (s.sysfs[0].value.as_str(), s.sysfs[0].expect.as_deref()),
+            ("never", Some("always madvise [never]"))
+        );
+        assert_eq!(
+            s.sysfs[1].expect.as_deref(),
+            Some("always defer [defer+madvise] madvise never")
+        );
+        assert_eq!(s.recorded()["thp"], "never");
+        let e = resolve(&["thp=sometimes".into()]).unwrap_err();
+        assert!(e.contains("always, madvise, never"), "{e}");
+        assert!(resolve(&["thp.defrag=eager".into()]).is_err());
     }
 
     #[test]

@@ -115,6 +115,11 @@ fn bad_console_settings() {
         out.path(),
         "serial, virtio, none",
     );
+    one_line_error(
+        &["run", "--set", "thp=sometimes"],
+        out.path(),
+        "always, madvise, never",
+    );
 }
 
 #[test]

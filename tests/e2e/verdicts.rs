@@ -40,6 +40,44 @@ fn panic_on_oom_is_a_panic_found_in_the_console() {
     );
 }
 
+/// sysfs settings are written in the guest and read back: the record names each with
+/// what the kernel showed, and a run where one did not take would be an error.
+#[test]
+fn mglru_and_thp_settings_are_applied_and_read_back_on_6_1() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &[
+            "--kernel",
+            "debian:6.1",
+            "--set",
+            "mglru=on",
+            "--set",
+            "thp=never",
+            "--set",
+            "thp.defrag=defer",
+        ],
+    );
+    assert_ne!(r["outcome"], "error", "{}", r["outcome_reason"]);
+    for (key, value) in [("mglru", "on"), ("thp", "never"), ("thp.defrag", "defer")] {
+        assert_eq!(r["settings"][key], value, "{}", r["settings"]);
+    }
+    let check = |name: &str| -> Value {
+        r["setup"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no setup check {name}: {}", r["setup"]))
+    };
+    for name in ["sysfs mglru", "sysfs thp", "sysfs thp.defrag"] {
+        assert_eq!(check(name)["ok"], true, "{}", check(name));
+    }
+    let thp = check("sysfs thp")["detail"].to_string();
+    assert!(thp.contains("read back always madvise [never]"), "{thp}");
+}
+
 #[test]
 fn a_silent_guest_is_hung_with_its_registers_saved() {
     let out = tempfile::tempdir().unwrap();
