@@ -48,7 +48,7 @@ pub fn run(o: &BenchOptions, progress: &Progress) -> Result<(), CliError> {
     let prepared = run::prepare(
         &opts,
         &usemem,
-        ConsoleDevice::Serial,
+        ConsoleDevice::Serial.modules(),
         &o.kernel,
         &spec,
         &tools,

@@ -9,6 +9,7 @@ use crate::qemu::command::{CONSOLE_LOG, EVENTS_LOG};
 use crate::qemu::process::STDERR_LOG;
 use crate::qemu::GuestMachine;
 use crate::session::{self, Limits};
+use crate::settings::Swap;
 use crate::verdict::{self, Thresholds};
 use crate::{cleanup, guest_bins, scenario, settings};
 use oomlab_results::record::*;
@@ -17,7 +18,7 @@ use oomlab_vm_images::cache::CacheDir;
 use oomlab_vm_images::initramfs::{self, GuestFile};
 use oomlab_vm_images::kernel::{self, KernelSpec, ResolvedKernel};
 use oomlab_workloads::event::Event;
-use oomlab_workloads::spec::{Fault, GuestSpec, MountSpec};
+use oomlab_workloads::spec::{Fault, GuestSpec, MountSpec, SwapSpec};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -53,6 +54,30 @@ pub struct RunOptions {
 const SPEC_FILE: &str = "spec.json";
 /// The scratch disk image, in the run folder (QEMU's working directory).
 const SCRATCH_IMAGE: &str = "scratch.img";
+/// The swap disk image for `swap=disk:SIZE`, in the run folder; thrown away after the run.
+const SWAP_IMAGE: &str = "swap.img";
+
+/// A sparse file of `mib` MiB: the agent writes the swap header itself.
+fn make_swap_disk(path: &Path, mib: u64) -> Result<(), String> {
+    std::fs::File::create(path)
+        .and_then(|f| f.set_len(mib << 20))
+        .map_err(|e| format!("cannot create the swap disk {}: {e}", path.display()))
+}
+
+/// The swap the agent turns on: zram0, or the virtio disk after the scratch disk.
+fn swap_spec(swap: Swap, scratch: bool, ram_mib: u64) -> Option<SwapSpec> {
+    match swap {
+        Swap::None => None,
+        Swap::Zram(size) => Some(SwapSpec {
+            device: "/dev/zram0".into(),
+            zram_bytes: Some(size.mib(ram_mib) << 20),
+        }),
+        Swap::Disk(_) => Some(SwapSpec {
+            device: if scratch { "/dev/vdb" } else { "/dev/vda" }.into(),
+            zram_bytes: None,
+        }),
+    }
+}
 
 /// An empty ext4 image made without root (mke2fs writes a sparse file).
 fn make_scratch_disk(path: &Path, mib: u64) -> Result<(), String> {
@@ -142,7 +167,7 @@ impl Tools {
 pub(crate) fn prepare(
     opts: &RunOptions,
     plan: &scenario::Plan,
-    console: ConsoleDevice,
+    settings_modules: &[&'static str],
     spec_text: &str,
     spec: &KernelSpec,
     tools: &Tools,
@@ -158,7 +183,7 @@ pub(crate) fn prepare(
     if plan.scratch_disk_mib.is_some() {
         modules.extend(scenario::SCRATCH_MODULES);
     }
-    modules.extend(console.modules());
+    modules.extend(settings_modules);
     let mut files = tools.files.clone();
     files.extend(plan.files.iter().cloned());
     // A user's dynamic program travels with its loader and libraries.
@@ -219,6 +244,7 @@ pub(crate) fn probe_only_spec(run_id: &str) -> GuestSpec {
         mounts: vec![],
         fault: None,
         kmsg_forward: false,
+        swap: None,
     }
 }
 
@@ -256,6 +282,11 @@ fn run_spec(
             .collect(),
         fault: opts.inject.clone(),
         kmsg_forward: !settings.console.carries_kernel_log(),
+        swap: swap_spec(
+            settings.swap,
+            plan.scratch_disk_mib.is_some(),
+            opts.memory_mib,
+        ),
     }
 }
 
@@ -311,6 +342,12 @@ pub(crate) fn one_run(
                 mib.max(opts.memory_mib * plan.scratch_ram_percent.unwrap_or(0) / 100),
             ),
             None => Ok(()),
+        })
+        .and_then(|_| match settings.swap {
+            Swap::Disk(size) => {
+                make_swap_disk(&run.path.join(SWAP_IMAGE), size.mib(opts.memory_mib))
+            }
+            _ => Ok(()),
         });
     if let Err(e) = written {
         store.abandon(run);
@@ -335,6 +372,11 @@ pub(crate) fn one_run(
                 iops: plan.scratch_iops,
             })
             .into_iter()
+            // The swap disk comes after the scratch disk: /dev/vdb beside it.
+            .chain(matches!(settings.swap, Swap::Disk(_)).then(|| Drive {
+                path: SWAP_IMAGE.to_string(),
+                iops: None,
+            }))
             .collect(),
         console: settings.console.device,
         kmsg_port: spec.kmsg_forward,
@@ -376,6 +418,7 @@ pub(crate) fn one_run(
     // The per-run initrd is a copy of the cached base, and the scratch disk is thrown
     // away after the run (and its verification): neither is worth keeping.
     let _ = std::fs::remove_file(run.path.join(SCRATCH_IMAGE));
+    let _ = std::fs::remove_file(run.path.join(SWAP_IMAGE));
     if let Some(code) = cleanup::interrupted_exit_code() {
         let kept = store.abandon(run);
         line.finish("interrupted");

@@ -34,6 +34,63 @@ fn thp_read_back(modes: &[&str], chosen: &str) -> String {
 /// prints everything but debug, so OOM reports, task dumps and reaper lines reach it.
 pub const DEFAULT_LOGLEVEL: u8 = 7;
 
+/// Swap for a run: none (the default), a zram disk in guest RAM, or a disk on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Swap {
+    #[default]
+    None,
+    Zram(Size),
+    Disk(Size),
+}
+
+/// A size as the user gave it: MiB, or a percentage of guest RAM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    Mib(u64),
+    PercentOfRam(u64),
+}
+
+impl Size {
+    fn parse(v: &str) -> Option<Size> {
+        if let Some(p) = v.strip_suffix('%') {
+            return p
+                .parse()
+                .ok()
+                .filter(|p| (1..=400).contains(p))
+                .map(Size::PercentOfRam);
+        }
+        let (digits, mult) = match v.as_bytes().last()? {
+            b'M' => (&v[..v.len() - 1], 1),
+            b'G' => (&v[..v.len() - 1], 1024),
+            _ => return None,
+        };
+        digits
+            .parse::<u64>()
+            .ok()
+            .map(|n| n * mult)
+            .filter(|m| (1..=65536).contains(m))
+            .map(Size::Mib)
+    }
+
+    pub fn mib(self, ram_mib: u64) -> u64 {
+        match self {
+            Size::Mib(m) => m,
+            Size::PercentOfRam(p) => (ram_mib * p / 100).max(1),
+        }
+    }
+}
+
+impl Swap {
+    /// Modules the guest needs for it (built in on some kernels, then skipped).
+    pub fn modules(self) -> &'static [&'static str] {
+        match self {
+            Swap::None => &[],
+            Swap::Zram(_) => &["zram"],
+            Swap::Disk(_) => crate::scenario::SCRATCH_MODULES,
+        }
+    }
+}
+
 /// Everything `--set` decides for a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -44,6 +101,7 @@ pub struct Settings {
     /// Those knobs as the user named them (`mglru` -> `on`), for the record.
     pub named: BTreeMap<String, String>,
     pub console: ConsoleSettings,
+    pub swap: Swap,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,6 +121,13 @@ impl ConsoleSettings {
 }
 
 impl Settings {
+    /// Modules the guest loads for these settings: the console's and the swap's.
+    pub fn modules(&self) -> Vec<&'static str> {
+        let mut m = self.console.device.modules().to_vec();
+        m.extend(self.swap.modules());
+        m
+    }
+
     /// What the record keeps under `settings`: every sysctl and the console keys.
     pub fn recorded(&self) -> BTreeMap<String, String> {
         let mut all = self.sysctls.clone();
@@ -144,8 +209,26 @@ pub fn resolve(args: &[String]) -> Result<Settings, String> {
     let mut device = ConsoleDevice::Serial;
     let mut sysfs: Vec<SysfsSetting> = Vec::new();
     let mut named = BTreeMap::new();
+    let mut swap = Swap::None;
     for a in args {
         match split(a)? {
+            ("swap", v) => {
+                let bad = || {
+                    format!("--set {a:?}: swap is none, zram:SIZE or disk:SIZE, SIZE as 64M, 1G or 50% of guest RAM")
+                };
+                swap = match v.split_once(':') {
+                    None if v == "none" => Swap::None,
+                    Some(("zram", size)) => Swap::Zram(Size::parse(size).ok_or_else(bad)?),
+                    Some(("disk", size)) => Swap::Disk(Size::parse(size).ok_or_else(bad)?),
+                    _ => return Err(bad()),
+                };
+                // No swap is what every run had before this setting: not recorded, so
+                // such runs still compare with older ones.
+                named.remove("swap");
+                if swap != Swap::None {
+                    named.insert("swap".to_string(), v.to_string());
+                }
+            }
             ("console.loglevel", v) => loglevel = Some(parse_loglevel(a, v)?),
             ("console.device", v) => {
                 device = v.parse().map_err(|e| format!("--set {a:?}: {e}"))?;
@@ -225,6 +308,7 @@ pub fn resolve(args: &[String]) -> Result<Settings, String> {
         sysfs,
         named,
         console: ConsoleSettings { loglevel, device },
+        swap,
     })
 }
 
@@ -325,6 +409,35 @@ mod tests {
         let e = resolve(&["thp=sometimes".into()]).unwrap_err();
         assert!(e.contains("always, madvise, never"), "{e}");
         assert!(resolve(&["thp.defrag=eager".into()]).is_err());
+    }
+
+    #[test]
+    fn swap_is_none_unless_asked_and_sizes_are_checked() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.swap, Swap::None);
+        assert!(!s.recorded().contains_key("swap"));
+        assert!(s.modules().is_empty());
+        let s = resolve(&["swap=zram:64M".into()]).unwrap();
+        assert_eq!(s.swap, Swap::Zram(Size::Mib(64)));
+        assert_eq!(s.recorded()["swap"], "zram:64M");
+        assert_eq!(s.modules(), ["zram"]);
+        let s = resolve(&["swap=disk:50%".into()]).unwrap();
+        assert_eq!(s.swap, Swap::Disk(Size::PercentOfRam(50)));
+        assert_eq!(Size::PercentOfRam(50).mib(256), 128);
+        assert_eq!(Size::parse("1G"), Some(Size::Mib(1024)));
+        let s = resolve(&["swap=zram:64M".into(), "swap=none".into()]).unwrap();
+        assert_eq!(s.swap, Swap::None);
+        assert!(!s.recorded().contains_key("swap"));
+        for bad in [
+            "swap=zram",
+            "swap=zram:64",
+            "swap=zram:0M",
+            "swap=file:1G",
+            "swap=disk:900%",
+        ] {
+            let e = resolve(&[bad.into()]).unwrap_err();
+            assert!(e.contains("none, zram:SIZE or disk:SIZE"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -70,6 +70,7 @@ pub fn verify(g: &VerifyGuest, run_dir: &Path, argv: &[String]) -> DataCheck {
         }],
         fault: None,
         kmsg_forward: false,
+        swap: None,
     };
     let initrd = dir.join("initrd.img");
     if let Err(e) = initramfs::write_run_initrd(g.base_initrd, &spec.to_json(), &initrd) {

@@ -134,3 +134,14 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// The record's setup check called `name`; fails the test when there is none.
+pub fn setup_check(r: &Value, name: &str) -> Value {
+    r["setup"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no setup check {name}: {}", r["setup"]))
+}

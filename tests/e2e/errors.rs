@@ -120,6 +120,11 @@ fn bad_console_settings() {
         out.path(),
         "always, madvise, never",
     );
+    one_line_error(
+        &["run", "--set", "swap=zram:lots"],
+        out.path(),
+        "none, zram:SIZE or disk:SIZE",
+    );
 }
 
 #[test]

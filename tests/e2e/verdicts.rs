@@ -43,7 +43,7 @@ fn panic_on_oom_is_a_panic_found_in_the_console() {
 /// sysfs settings are written in the guest and read back: the record names each with
 /// what the kernel showed, and a run where one did not take would be an error.
 #[test]
-fn mglru_and_thp_settings_are_applied_and_read_back_on_6_1() {
+fn mglru_thp_and_swap_settings_are_applied_and_read_back_on_6_1() {
     let out = tempfile::tempdir().unwrap();
     let r = run_one(
         out.path(),
@@ -56,26 +56,55 @@ fn mglru_and_thp_settings_are_applied_and_read_back_on_6_1() {
             "thp=never",
             "--set",
             "thp.defrag=defer",
+            "--set",
+            "swap=disk:64M",
         ],
     );
     assert_ne!(r["outcome"], "error", "{}", r["outcome_reason"]);
-    for (key, value) in [("mglru", "on"), ("thp", "never"), ("thp.defrag", "defer")] {
+    for (key, value) in [
+        ("mglru", "on"),
+        ("thp", "never"),
+        ("thp.defrag", "defer"),
+        ("swap", "disk:64M"),
+    ] {
         assert_eq!(r["settings"][key], value, "{}", r["settings"]);
     }
-    let check = |name: &str| -> Value {
-        r["setup"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no setup check {name}: {}", r["setup"]))
-    };
+    let check = |name: &str| setup_check(&r, name);
     for name in ["sysfs mglru", "sysfs thp", "sysfs thp.defrag"] {
         assert_eq!(check(name)["ok"], true, "{}", check(name));
     }
     let thp = check("sysfs thp")["detail"].to_string();
     assert!(thp.contains("read back always madvise [never]"), "{thp}");
+    // No scratch disk, so the swap disk is the first virtio disk; 64 MiB less the
+    // header page, in KiB.
+    let swap = check("swap on /dev/vda");
+    assert_eq!(swap["ok"], true, "{swap}");
+    assert!(
+        swap["detail"]
+            .to_string()
+            .contains("/dev/vda partition 65532"),
+        "{swap}"
+    );
+}
+
+#[test]
+fn zram_swap_is_turned_on_before_pressure_on_6_12() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &["--kernel", "debian:6.12", "--set", "swap=zram:25%"],
+    );
+    assert_ne!(r["outcome"], "error", "{}", r["outcome_reason"]);
+    assert_eq!(r["settings"]["swap"], "zram:25%");
+    let swap = setup_check(&r, "swap on /dev/zram0");
+    // 25% of the 256 MiB guest, less the header page.
+    assert!(
+        swap["detail"]
+            .to_string()
+            .contains("/dev/zram0 partition 65532"),
+        "{swap}"
+    );
+    assert_eq!(setup_check(&r, "module zram")["ok"], true);
 }
 
 #[test]

@@ -190,6 +190,20 @@ pub struct GuestSpec {
     /// kernel log (quiet log level or no console device).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub kmsg_forward: bool,
+    /// Swap the agent turns on before pressure (none without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap: Option<SwapSpec>,
+}
+
+/// A swap device: a zram disk the agent sizes, or a block device the host attached.
+/// The agent writes the swap header itself (there is no mkswap in the guest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwapSpec {
+    pub device: String,
+    /// For zram: the disksize to set first, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zram_bytes: Option<u64>,
 }
 
 fn default_probe_kib() -> u64 {

@@ -140,15 +140,11 @@ pub fn execute(
 
 /// Prepared kernels and initramfs, by (kernel, scenario, console device): the base
 /// initramfs depends on the scenario's files and modules and on the console.
-type PreparedKey = (usize, usize, &'static str);
+type PreparedKey = (usize, usize, Vec<&'static str>);
 
 fn prepared_key(matrix: &Matrix, item: &Item) -> PreparedKey {
     let c = &matrix.cells[item.cell];
-    (
-        c.key.kernel,
-        c.key.scenario,
-        c.settings.console.device.as_str(),
-    )
+    (c.key.kernel, c.key.scenario, c.settings.modules())
 }
 
 fn prepare_all(
@@ -168,7 +164,7 @@ fn prepare_all(
         let p = run::prepare(
             opts,
             &cell.scenario,
-            cell.settings.console.device,
+            &cell.settings.modules(),
             matrix.kernel_text(cell),
             &cell.kernel_spec,
             tools,

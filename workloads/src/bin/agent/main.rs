@@ -15,6 +15,7 @@ mod probe;
 mod sampler;
 mod setup;
 mod supervisor;
+mod swap;
 mod sys;
 
 use channel::Channel;
@@ -68,6 +69,9 @@ fn main() {
     }
     if !setup::apply_sysctls(&channel, &spec.sysctls) {
         finish(&channel, None, "setup failed: a sysctl did not take");
+    }
+    if !swap::setup(&channel, spec.swap.as_ref()) {
+        finish(&channel, None, "setup failed: swap could not be turned on");
     }
     if !cgroups::prepare(&channel, &spec.processes, setup::mem_total_kb()) {
         finish(&channel, None, "setup failed: a cgroup check failed");
