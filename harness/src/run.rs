@@ -244,6 +244,7 @@ pub(crate) fn probe_only_spec(run_id: &str) -> GuestSpec {
         mounts: vec![],
         fault: None,
         kmsg_forward: false,
+        cmdline: vec![],
         swap: None,
     }
 }
@@ -282,6 +283,7 @@ fn run_spec(
             .collect(),
         fault: opts.inject.clone(),
         kmsg_forward: !settings.console.carries_kernel_log(),
+        cmdline: settings.cmdline.clone(),
         swap: swap_spec(
             settings.swap,
             plan.scratch_disk_mib.is_some(),
@@ -355,7 +357,7 @@ pub(crate) fn one_run(
             "cannot prepare run {run_id}: {e}"
         )));
     }
-    let cmdline = kernel_cmdline(settings.console.device, &[]);
+    let cmdline = kernel_cmdline(settings.console.device, &settings.cmdline);
     let machine = GuestMachine {
         accel: prepared.accel.used,
         tcg_threads: opts.tcg_threads,

@@ -34,6 +34,52 @@ fn thp_read_back(modes: &[&str], chosen: &str) -> String {
 /// prints everything but debug, so OOM reports, task dumps and reaper lines reach it.
 pub const DEFAULT_LOGLEVEL: u8 = 7;
 
+/// Kernel command-line parameters a run may add (`--set cmdline.NAME=VALUE`): ones that
+/// change memory management or how a stall is reported, each with the values it takes.
+/// The harness owns the rest of the command line (console, panic, watchdogs), so its
+/// detectors keep working.
+const CMDLINE_ALLOWED: &[(&str, &str)] = &[
+    ("transparent_hugepage", "always|madvise|never"),
+    ("numa_balancing", "enable|disable"),
+    ("init_on_alloc", "0|1"),
+    ("init_on_free", "0|1"),
+    ("page_alloc.shuffle", "0|1"),
+    ("zswap.enabled", "0|1"),
+    ("zswap.compressor", "lzo|lz4|zstd|deflate"),
+    ("zswap.max_pool_percent", "N"),
+    ("cgroup_disable", "memory"),
+    ("cgroup_no_v1", "memory|all"),
+    ("psi", "0|1"),
+    ("hung_task_panic", "0|1"),
+    ("softlockup_panic", "0|1"),
+    ("hugepages", "N"),
+    ("kernelcore", "N|N%|NM|NG"),
+    ("movablecore", "N|N%|NM|NG"),
+];
+
+/// Check one `cmdline.NAME=VALUE` against the allowlist; `NAME=VALUE` if it passes.
+fn cmdline_param(arg: &str, name: &str, value: &str) -> Result<String, String> {
+    let Some((_, values)) = CMDLINE_ALLOWED.iter().find(|(n, _)| *n == name) else {
+        let names: Vec<&str> = CMDLINE_ALLOWED.iter().map(|(n, _)| *n).collect();
+        return Err(format!(
+            "--set {arg:?}: {name:?} is not a kernel parameter oomlab passes; allowed: {}",
+            names.join(", ")
+        ));
+    };
+    let digits = |v: &str| !v.is_empty() && v.len() <= 12 && v.chars().all(|c| c.is_ascii_digit());
+    let ok = values.split('|').any(|form| match form {
+        "N" => digits(value),
+        "N%" => value.strip_suffix('%').is_some_and(digits),
+        "NM" => value.strip_suffix('M').is_some_and(digits),
+        "NG" => value.strip_suffix('G').is_some_and(digits),
+        literal => value == literal,
+    });
+    if !ok {
+        return Err(format!("--set {arg:?}: {name} takes {values}"));
+    }
+    Ok(format!("{name}={value}"))
+}
+
 /// Swap for a run: none (the default), a zram disk in guest RAM, or a disk on the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Swap {
@@ -102,6 +148,8 @@ pub struct Settings {
     pub named: BTreeMap<String, String>,
     pub console: ConsoleSettings,
     pub swap: Swap,
+    /// Extra kernel command-line parameters, `NAME=VALUE`, in the order given.
+    pub cmdline: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -178,7 +226,7 @@ pub fn parse(arg: &str) -> Result<(String, String), String> {
         && !key.contains("..");
     if !key_ok {
         return Err(format!(
-            "--set {arg:?}: {key:?} is not a setting oomlab knows; use a vm.* or kernel.* sysctl such as vm.overcommit_memory, console.loglevel / console.device, mglru, or thp / thp.defrag"
+            "--set {arg:?}: {key:?} is not a setting oomlab knows; use a vm.* or kernel.* sysctl such as vm.overcommit_memory, console.loglevel / console.device, mglru, thp / thp.defrag, swap, or cmdline.NAME"
         ));
     }
     let value_ok = !value.is_empty()
@@ -210,8 +258,16 @@ pub fn resolve(args: &[String]) -> Result<Settings, String> {
     let mut sysfs: Vec<SysfsSetting> = Vec::new();
     let mut named = BTreeMap::new();
     let mut swap = Swap::None;
+    let mut cmdline: Vec<String> = Vec::new();
     for a in args {
         match split(a)? {
+            (k, v) if k.starts_with("cmdline.") => {
+                let name = &k["cmdline.".len()..];
+                let param = cmdline_param(a, name, v)?;
+                cmdline.retain(|p| p.split('=').next() != Some(name));
+                cmdline.push(param);
+                named.insert(k.to_string(), v.to_string());
+            }
             ("swap", v) => {
                 let bad = || {
                     format!("--set {a:?}: swap is none, zram:SIZE or disk:SIZE, SIZE as 64M, 1G or 50% of guest RAM")
@@ -309,6 +365,7 @@ pub fn resolve(args: &[String]) -> Result<Settings, String> {
         named,
         console: ConsoleSettings { loglevel, device },
         swap,
+        cmdline,
     })
 }
 
@@ -438,6 +495,27 @@ mod tests {
             let e = resolve(&[bad.into()]).unwrap_err();
             assert!(e.contains("none, zram:SIZE or disk:SIZE"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn kernel_parameters_come_from_an_allowlist_with_their_values() {
+        let s = resolve(&[
+            "cmdline.numa_balancing=disable".into(),
+            "cmdline.kernelcore=25%".into(),
+            "cmdline.numa_balancing=enable".into(),
+        ])
+        .unwrap();
+        assert_eq!(s.cmdline, ["kernelcore=25%", "numa_balancing=enable"]);
+        assert_eq!(s.recorded()["cmdline.numa_balancing"], "enable");
+        let e = resolve(&["cmdline.init=/bin/sh".into()]).unwrap_err();
+        assert!(
+            e.contains("not a kernel parameter oomlab passes") && e.contains("psi"),
+            "{e}"
+        );
+        let e = resolve(&["cmdline.psi=yes".into()]).unwrap_err();
+        assert!(e.contains("psi takes 0|1"), "{e}");
+        assert!(resolve(&["cmdline.hugepages=1x".into()]).is_err());
+        assert!(resolve(&["cmdline.kernelcore=64M".into()]).is_ok());
     }
 
     #[test]

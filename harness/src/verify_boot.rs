@@ -70,6 +70,7 @@ pub fn verify(g: &VerifyGuest, run_dir: &Path, argv: &[String]) -> DataCheck {
         }],
         fault: None,
         kmsg_forward: false,
+        cmdline: vec![],
         swap: None,
     };
     let initrd = dir.join("initrd.img");

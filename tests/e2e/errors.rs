@@ -125,6 +125,11 @@ fn bad_console_settings() {
         out.path(),
         "none, zram:SIZE or disk:SIZE",
     );
+    one_line_error(
+        &["run", "--set", "cmdline.init=/bin/sh"],
+        out.path(),
+        "not a kernel parameter oomlab passes",
+    );
 }
 
 #[test]

@@ -88,11 +88,20 @@ fn mglru_thp_and_swap_settings_are_applied_and_read_back_on_6_1() {
 }
 
 #[test]
-fn zram_swap_is_turned_on_before_pressure_on_6_12() {
+fn zram_swap_and_kernel_parameters_take_effect_on_6_12() {
     let out = tempfile::tempdir().unwrap();
     let r = run_one(
         out.path(),
-        &["--kernel", "debian:6.12", "--set", "swap=zram:25%"],
+        &[
+            "--kernel",
+            "debian:6.12",
+            "--set",
+            "swap=zram:25%",
+            "--set",
+            "cmdline.init_on_free=1",
+            "--set",
+            "cmdline.numa_balancing=disable",
+        ],
     );
     assert_ne!(r["outcome"], "error", "{}", r["outcome_reason"]);
     assert_eq!(r["settings"]["swap"], "zram:25%");
@@ -105,6 +114,16 @@ fn zram_swap_is_turned_on_before_pressure_on_6_12() {
         "{swap}"
     );
     assert_eq!(setup_check(&r, "module zram")["ok"], true);
+    for p in ["init_on_free=1", "numa_balancing=disable"] {
+        let c = setup_check(&r, &format!("cmdline {p}"));
+        assert_eq!(c["ok"], true, "{c}");
+        assert!(
+            r["guest"]["cmdline"].as_str().unwrap().contains(p),
+            "{}",
+            r["guest"]
+        );
+    }
+    assert_eq!(r["settings"]["cmdline.init_on_free"], "1");
 }
 
 #[test]

@@ -190,6 +190,10 @@ pub struct GuestSpec {
     /// kernel log (quiet log level or no console device).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub kmsg_forward: bool,
+    /// Kernel command-line parameters the run asked for: the agent checks each is on
+    /// /proc/cmdline and that the kernel did not call it unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cmdline: Vec<String>,
     /// Swap the agent turns on before pressure (none without it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swap: Option<SwapSpec>,

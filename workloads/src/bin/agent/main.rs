@@ -7,6 +7,7 @@
 
 mod cgroups;
 mod channel;
+mod cmdline;
 mod evidence;
 mod fault;
 mod heartbeat;
@@ -61,6 +62,13 @@ fn main() {
     }
     heartbeat::spawn(channel.clone(), spec.heartbeat_ms);
     setup::load_modules(&channel);
+    if !cmdline::check(&channel, &spec.cmdline) {
+        finish(
+            &channel,
+            None,
+            "setup failed: a kernel command-line parameter did not take",
+        );
+    }
     if !setup::mount_all(&channel, &spec.mounts) {
         finish(&channel, None, "setup failed: a mount check failed");
     }
