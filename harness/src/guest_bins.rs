@@ -10,6 +10,7 @@ pub const WORKLOADS: &[&str] = &[
     "mmap-sem-writers",
     "coredump-victim",
     "core-pipe-helper",
+    "core-check",
     "inode-lock-writers",
     "fsync-storm",
     "fsync-verify",

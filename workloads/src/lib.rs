@@ -5,6 +5,7 @@
 //! serial port of their own (never the kernel console). Both sides use these types, so
 //! they cannot drift apart.
 
+pub mod core_file;
 pub mod event;
 pub mod fsync_log;
 pub mod guest;
