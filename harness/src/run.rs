@@ -271,7 +271,7 @@ fn run_spec(
         sysctls: settings.sysctls.clone(),
         sysfs: settings.sysfs.clone(),
         processes: plan.processes.clone(),
-        end: plan.end,
+        end: plan.end.clone(),
         mounts: plan
             .scratch_disk_mib
             .map(|_| MountSpec {

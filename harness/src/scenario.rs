@@ -376,7 +376,7 @@ impl Scenario {
             description: self.description.to_string(),
             params: params.to_map(),
             processes: self.processes(params),
-            end: self.end,
+            end: self.end.clone(),
             scratch_disk_mib: self.scratch_disk_mib,
             precondition: self.precondition(params),
             sysctls: BTreeMap::new(),

@@ -173,10 +173,28 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan, String> {
     {
         None | Some(("hogs-exited", _)) => ScenarioEnd::HogsExited,
         Some(("any-exited", _)) => ScenarioEnd::AnyExited,
+        Some((named, at)) if named.starts_with("exited:") => {
+            let names: Vec<String> = named["exited:".len()..]
+                .split(',')
+                .map(|n| n.trim().to_string())
+                .collect();
+            if let Some(n) = names
+                .iter()
+                .find(|n| !processes.iter().any(|p| &p.name == *n))
+            {
+                return Err(err(
+                    at,
+                    format!("end = {named:?}: no [[process]] is named {n:?}"),
+                ));
+            }
+            ScenarioEnd::Exited(names)
+        }
         Some((other, at)) => {
             return Err(err(
                 at,
-                format!("end = {other:?}: use \"hogs-exited\" or \"any-exited\""),
+                format!(
+                    "end = {other:?}: use \"hogs-exited\", \"any-exited\" or \"exited:NAME,NAME\""
+                ),
             ))
         }
     };
@@ -455,6 +473,17 @@ role = "hog"
         assert!(e.contains("biggest"), "{e}");
         let e = error_of(&GOOD.replace("oom_score_adj = -1000", "oom_score_adj = -1001"));
         assert!(e.starts_with("/tmp/my.toml:12:"), "{e}");
+        let named = |end: &str| GOOD.replace("end = \"hogs-exited\"", &format!("end = {end:?}"));
+        let e = error_of(&named("exited:keeper,maker"));
+        assert!(
+            e.contains("my.toml:") && e.contains("no [[process]] is named \"maker\""),
+            "{e}"
+        );
+        let plan = parse_str(&named("exited:keeper, hog")).unwrap();
+        assert_eq!(
+            plan.end,
+            ScenarioEnd::Exited(vec!["keeper".into(), "hog".into()])
+        );
         let e = error_of("description = \"nothing\"\n");
         assert!(e.contains("no [[process]]"), "{e}");
         let e = error_of(&GOOD.replace("\"vm.overcommit_memory\"", "\"net.core.x\""));

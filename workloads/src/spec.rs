@@ -124,7 +124,7 @@ pub struct MountSpec {
 }
 
 /// When the pressure phase is over (then `settle_ms` more are watched).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScenarioEnd {
     /// Every hog has exited (with no hog: every process).
@@ -133,6 +133,9 @@ pub enum ScenarioEnd {
     /// Any scenario process has exited: for scenarios where killing either side ends
     /// the pressure (an idle hog beside an allocating bystander).
     AnyExited,
+    /// These named processes have exited: when pressure also comes from a process that
+    /// is not the hog (make beside usemem keeps forking jobs after usemem is gone).
+    Exited(Vec<String>),
 }
 
 /// A fault the agent injects on purpose, to test the harness's own detectors.

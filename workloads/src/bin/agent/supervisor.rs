@@ -36,6 +36,7 @@ pub fn run(channel: &Channel, spec: &GuestSpec, probes: &ProbeTable) -> String {
         .count();
     let mut hogs_exited = 0usize;
     let mut any_exited = false;
+    let mut exited_names: Vec<String> = Vec::new();
     let mut quiet_since: Option<u64> = None;
 
     let reason = loop {
@@ -49,6 +50,9 @@ pub fn run(channel: &Channel, spec: &GuestSpec, probes: &ProbeTable) -> String {
         }
         for (_, t) in reap(channel, probes, &mut tracked, false) {
             any_exited |= t.is_some();
+            if let Some(t) = &t {
+                exited_names.push(t.name.clone());
+            }
             if t.map(|t| t.role) == Some(Role::Hog) {
                 hogs_exited += 1;
             }
@@ -56,18 +60,20 @@ pub fn run(channel: &Channel, spec: &GuestSpec, probes: &ProbeTable) -> String {
         // Pressure is over when every hog is gone (or, with no hog, every process), and
         // then `settle_ms` passes: late kills and recovery happen in that window.
         let finished = pending.is_empty()
-            && match spec.end {
+            && match &spec.end {
                 ScenarioEnd::AnyExited => any_exited,
                 ScenarioEnd::HogsExited if hogs_total > 0 => hogs_exited >= hogs_total,
                 ScenarioEnd::HogsExited => tracked.is_empty(),
+                ScenarioEnd::Exited(names) => names.iter().all(|n| exited_names.contains(n)),
             };
         if finished {
             let since = *quiet_since.get_or_insert(now);
             if now - since >= spec.settle_ms {
-                break match spec.end {
+                break match &spec.end {
                     ScenarioEnd::AnyExited => "a scenario process exited",
                     ScenarioEnd::HogsExited if hogs_total > 0 => "hogs exited",
                     ScenarioEnd::HogsExited => "all processes exited",
+                    ScenarioEnd::Exited(_) => "the named processes exited",
                 };
             }
         }
