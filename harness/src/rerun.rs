@@ -9,7 +9,7 @@
 
 use crate::cli::RunArgs;
 use crate::error::CliError;
-use crate::matrix::{self, expand::Matrix, plan::PlanSpec, resume, SavedPlan, PLANS_DIR};
+use crate::matrix::{self, plan::PlanSpec, resume, SavedPlan, PLANS_DIR};
 use crate::progress::Progress;
 use oomlab_results::compare::group::{Configuration, KernelId};
 use oomlab_results::compare::load::Loaded;
@@ -132,9 +132,8 @@ pub fn rerun(
 ) -> Result<Vec<Rerun>, CliError> {
     let mut done = Vec::new();
     for job in jobs(loaded, report)? {
-        let id = Matrix::expand(job.spec.clone(), Path::new("."))
-            .map_err(usage)?
-            .id;
+        // The plan id hashes the axes, not the repetitions: known before reps is set.
+        let id = job.spec.id();
         let store = Store::open(&job.dir).map_err(usage)?;
         let first = next_rep(&store.load().map_err(usage)?, &id);
         let mut spec = job.spec;
