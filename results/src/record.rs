@@ -217,6 +217,9 @@ pub struct EvidenceProcess {
     /// `trigger` (read at the OOM invocation) or `before` (the agent's last look before
     /// it, used when the process was already exiting at the trigger).
     pub snapshot: String,
+    /// For a `before` look: how long before the agent read the trigger it was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_before_trigger_ms: Option<u64>,
     pub pid: u32,
     pub role: String,
     pub comm: String,

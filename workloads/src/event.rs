@@ -118,8 +118,8 @@ pub enum Event {
         /// User processes in /proc at the time (the snapshot keeps the largest).
         processes_total: u32,
         processes: Vec<ProcessSnapshot>,
-        /// The agent's own processes as last seen before the trigger (a victim may be
-        /// gone by the time the trigger is read), and when that was.
+        /// The agent's own processes as last seen whole before the trigger (a victim may
+        /// be gone by the time the trigger is read), and when the latest look was.
         #[serde(default)]
         before: Vec<ProcessSnapshot>,
         #[serde(default)]
@@ -150,6 +150,10 @@ pub struct ProcessSnapshot {
     pub cgroup: Option<String>,
     /// Its threads, the first [`MAX_THREADS`] of them.
     pub threads: Vec<ThreadSnapshot>,
+    /// When it was read (guest monotonic ms): a look kept from before the trigger may
+    /// be older than the latest one.
+    #[serde(default)]
+    pub read_t_ms: Option<u64>,
 }
 
 /// Threads kept per process in a snapshot.

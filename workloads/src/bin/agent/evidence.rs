@@ -7,7 +7,8 @@
 //! The trigger is the kernel's own `invoked oom-killer` record, read from /dev/kmsg as
 //! it is stored. The killer may have finished with its victim by the time user space
 //! reads it, so the processes the agent started are also snapshotted every
-//! [`BEFORE_PERIOD_MS`] while pressure is on, and the last of those goes along.
+//! [`BEFORE_PERIOD_MS`] while pressure is on (however busy the kernel log is), and for
+//! each the last look that found it whole goes along.
 
 use crate::channel::Channel;
 use crate::sys;
@@ -48,15 +49,23 @@ pub fn spawn(channel: Arc<Channel>) {
         .spawn(move || {
             let mut record = [0u8; 8192];
             let mut before: Vec<ProcessSnapshot> = Vec::new();
-            let mut before_t_ms = None;
+            let mut before_t_ms: Option<u64> = None;
             let (mut first_look, mut early_sent) = (None::<u64>, false);
             loop {
-                if !sys::readable_within(kmsg.as_raw_fd(), BEFORE_PERIOD_MS) {
+                let since_look = before_t_ms.map_or(BEFORE_PERIOD_MS as u64, |t| {
+                    sys::monotonic_ms().saturating_sub(t)
+                });
+                let wait = (BEFORE_PERIOD_MS as u64).saturating_sub(since_look) as i32;
+                let readable = sys::readable_within(kmsg.as_raw_fd(), wait);
+                // A kernel log that never goes quiet must not stop the looks.
+                if !readable || since_look >= BEFORE_PERIOD_MS as u64 {
                     let pids = TRACKED.lock().map(|t| t.clone()).unwrap_or_default();
+                    let now = sys::monotonic_ms();
+                    before_t_ms = Some(now);
                     if !pids.is_empty() {
-                        before = pids.into_iter().filter_map(process).collect();
-                        let now = sys::monotonic_ms();
-                        before_t_ms = Some(now);
+                        let looks: Vec<ProcessSnapshot> =
+                            pids.into_iter().filter_map(process).collect();
+                        keep_whole(&mut before, looks);
                         // One early look goes out too: a guest that panics right at its
                         // first OOM leaves user space no time to answer the trigger.
                         let since = *first_look.get_or_insert(now);
@@ -72,7 +81,9 @@ pub fn spawn(channel: Arc<Channel>) {
                             });
                         }
                     }
-                    continue;
+                    if !readable {
+                        continue;
+                    }
                 }
                 match kmsg.read(&mut record) {
                     Ok(0) => return,
@@ -139,6 +150,24 @@ fn snapshot(trigger: String, before: Vec<ProcessSnapshot>, before_t_ms: Option<u
     }
 }
 
+/// Merge a new look into the kept one: a process read whole replaces its earlier look;
+/// one caught exiting (no mm left, or a zombie) keeps its last whole look, which shows
+/// what it was doing before it was killed.
+fn keep_whole(kept: &mut Vec<ProcessSnapshot>, looks: Vec<ProcessSnapshot>) {
+    for look in looks {
+        match kept.iter_mut().find(|k| k.pid == look.pid) {
+            Some(k) if is_whole(&look) || !is_whole(k) => *k = look,
+            Some(_) => {}
+            None => kept.push(look),
+        }
+    }
+}
+
+/// Read while it still had its memory: not a zombie, and /proc/PID/status had VmRSS.
+fn is_whole(p: &ProcessSnapshot) -> bool {
+    p.state != "Z" && p.state != "X" && p.rss_kb.is_some()
+}
+
 /// Field 24 of /proc/PID/stat: resident pages.
 fn stat_rss_pages(stat: &str) -> Option<u64> {
     let after = stat.get(stat.rfind(')')? + 1..)?;
@@ -185,6 +214,7 @@ fn process(pid: u32) -> Option<ProcessSnapshot> {
             .ok()
             .and_then(|c| memory_cgroup(&c)),
         threads,
+        read_t_ms: Some(sys::monotonic_ms()),
     })
 }
 
@@ -258,6 +288,46 @@ fn parse_syscall(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn look(pid: u32, state: &str, rss_kb: Option<u64>, read_t_ms: u64) -> ProcessSnapshot {
+        ProcessSnapshot {
+            pid,
+            comm: "w".into(),
+            state: state.into(),
+            oom_score: None,
+            oom_score_adj: None,
+            rss_kb,
+            mlocked_kb: None,
+            core_dumping: None,
+            cgroup: None,
+            threads: vec![],
+            read_t_ms: Some(read_t_ms),
+        }
+    }
+
+    #[test]
+    fn an_exiting_process_keeps_its_last_whole_look() {
+        let mut kept = vec![];
+        keep_whole(
+            &mut kept,
+            vec![look(1, "S", Some(10), 100), look(2, "R", None, 100)],
+        );
+        // 1 is caught exiting: its look at 100 stays; 2 was never whole, so the newer
+        // partial look replaces it; 3 is new.
+        keep_whole(
+            &mut kept,
+            vec![
+                look(1, "Z", None, 350),
+                look(2, "R", None, 350),
+                look(3, "D", Some(5), 350),
+            ],
+        );
+        let seen: Vec<(u32, u64)> = kept.iter().map(|k| (k.pid, k.read_t_ms.unwrap())).collect();
+        assert_eq!(seen, vec![(1, 100), (2, 350), (3, 350)]);
+        // Whole again (a look that raced with a status read): the newer look wins.
+        keep_whole(&mut kept, vec![look(1, "S", Some(12), 600)]);
+        assert_eq!(kept[0].read_t_ms, Some(600));
+    }
 
     #[test]
     fn reads_stat_status_cgroup_and_syscall() {
