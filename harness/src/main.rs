@@ -14,6 +14,7 @@ mod precondition;
 mod progress;
 mod qemu;
 mod rerun;
+mod role_cgroups;
 mod run;
 mod scenario;
 mod scenario_file;

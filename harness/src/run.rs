@@ -11,7 +11,7 @@ use crate::qemu::GuestMachine;
 use crate::session::{self, Limits};
 use crate::settings::Swap;
 use crate::verdict::{self, Thresholds};
-use crate::{cleanup, guest_bins, scenario, settings};
+use crate::{cleanup, guest_bins, role_cgroups, scenario, settings};
 use oomlab_results::record::*;
 use oomlab_results::{RunDir, Store};
 use oomlab_vm_images::cache::CacheDir;
@@ -270,7 +270,11 @@ fn run_spec(
         max_pressure_ms: timeout_ms.saturating_sub(15_000).max(timeout_ms * 3 / 4),
         sysctls: settings.sysctls.clone(),
         sysfs: settings.sysfs.clone(),
-        processes: plan.processes.clone(),
+        processes: {
+            let mut processes = plan.processes.clone();
+            role_cgroups::apply(&mut processes, &settings.role_cgroups);
+            processes
+        },
         end: plan.end.clone(),
         mounts: plan
             .scratch_disk_mib

@@ -344,7 +344,7 @@ fn check_cgroup(g: &CgroupSpec) -> Result<(), String> {
 }
 
 /// `N`, `N[KMG]` (bytes) or `N%` of guest RAM, 1-100%, as the agent takes them.
-fn size_ok(v: &str) -> Result<(), String> {
+pub fn size_ok(v: &str) -> Result<(), String> {
     let bad =
         || "give bytes with an optional K/M/G suffix (64M) or 1-100% of guest RAM".to_string();
     if let Some(p) = v.strip_suffix('%') {

@@ -5,6 +5,7 @@
 //! again in the guest, where the agent writes each sysctl and reads it back.
 
 use crate::qemu::command::ConsoleDevice;
+use crate::role_cgroups;
 use oomlab_workloads::spec::SysfsSetting;
 use std::collections::BTreeMap;
 
@@ -150,6 +151,8 @@ pub struct Settings {
     pub swap: Swap,
     /// Extra kernel command-line parameters, `NAME=VALUE`, in the order given.
     pub cmdline: Vec<String>,
+    /// Memory cgroup limits per role (`cgroup.ROLE.KNOB`).
+    pub role_cgroups: role_cgroups::ByRole,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -182,6 +185,7 @@ impl Settings {
         all.insert("console.loglevel".into(), self.console.loglevel.to_string());
         all.insert("console.device".into(), self.console.device.as_str().into());
         all.extend(self.named.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all.extend(role_cgroups::recorded(&self.role_cgroups));
         all
     }
 }
@@ -226,7 +230,7 @@ pub fn parse(arg: &str) -> Result<(String, String), String> {
         && !key.contains("..");
     if !key_ok {
         return Err(format!(
-            "--set {arg:?}: {key:?} is not a setting oomlab knows; use a vm.* or kernel.* sysctl such as vm.overcommit_memory, console.loglevel / console.device, mglru, thp / thp.defrag, swap, or cmdline.NAME"
+            "--set {arg:?}: {key:?} is not a setting oomlab knows; use a vm.* or kernel.* sysctl such as vm.overcommit_memory, console.loglevel / console.device, mglru, thp / thp.defrag, swap, cmdline.NAME, or cgroup.ROLE.memory.max"
         ));
     }
     let value_ok = !value.is_empty()
@@ -259,8 +263,10 @@ pub fn resolve(args: &[String]) -> Result<Settings, String> {
     let mut named = BTreeMap::new();
     let mut swap = Swap::None;
     let mut cmdline: Vec<String> = Vec::new();
+    let mut role_limits = role_cgroups::ByRole::new();
     for a in args {
         match split(a)? {
+            (k, v) if role_cgroups::is_key(k) => role_cgroups::parse(&mut role_limits, a, k, v)?,
             (k, v) if k.starts_with("cmdline.") => {
                 let name = &k["cmdline.".len()..];
                 let param = cmdline_param(a, name, v)?;
@@ -366,6 +372,7 @@ pub fn resolve(args: &[String]) -> Result<Settings, String> {
         console: ConsoleSettings { loglevel, device },
         swap,
         cmdline,
+        role_cgroups: role_limits,
     })
 }
 

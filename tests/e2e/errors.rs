@@ -130,6 +130,16 @@ fn bad_console_settings() {
         out.path(),
         "not a kernel parameter oomlab passes",
     );
+    one_line_error(
+        &["run", "--set", "cgroup.hog.memory.max=150%"],
+        out.path(),
+        "1-100% of guest RAM",
+    );
+    one_line_error(
+        &["run", "--set", "cgroup.victim.memory.max=30%"],
+        out.path(),
+        "is not a role",
+    );
 }
 
 #[test]

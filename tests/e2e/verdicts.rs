@@ -257,18 +257,51 @@ fn a_memcg_oom_kill_is_marked_with_its_cgroup() {
     );
     assert_eq!(r["outcome"], "recovered", "{r}");
     assert_evidence(&r, "the hog is in memory cgroup /oomlab-hog");
+    every_kill_is_the_hog_in(&r, "/oomlab-hog");
+    assert_eq!(
+        setup_check(&r, "cgroup oomlab-hog memory.max")["ok"],
+        true,
+        "{r}"
+    );
+}
+
+/// At least one kill, and each of the hog in `memcg`: a memcg OOM that stayed inside it.
+fn every_kill_is_the_hog_in(r: &Value, memcg: &str) {
     let kills = r["kills"].as_array().unwrap();
     assert!(!kills.is_empty(), "{r}");
     for k in kills {
-        assert_eq!(k["memcg"], "/oomlab-hog", "{r}");
+        assert_eq!(k["memcg"], memcg, "{r}");
         assert_eq!(k["role"], "hog", "{r}");
     }
-    let setup = r["setup"].as_array().unwrap();
-    let limit = setup
-        .iter()
-        .find(|c| c["name"] == "cgroup oomlab-hog memory.max")
-        .expect("memory.max check");
-    assert_eq!(limit["ok"], true, "{r}");
+}
+
+#[test]
+fn a_role_cgroup_limit_from_set_turns_usemem_into_a_memcg_oom_on_6_12() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run_one(
+        out.path(),
+        &[
+            "--kernel",
+            "debian:6.12",
+            "--scenario",
+            "usemem",
+            "--set",
+            "cgroup.hog.memory.max=30%",
+            "--set",
+            "cgroup.hog.memory.oom.group=1",
+        ],
+    );
+    assert_eq!(r["outcome"], "recovered", "{r}");
+    assert_eq!(r["settings"]["cgroup.hog.memory.max"], "30%", "{r}");
+    assert_eq!(r["settings"]["cgroup.hog.memory.oom.group"], "1", "{r}");
+    for check in [
+        "cgroup oomlab-role-hog memory.max",
+        "cgroup oomlab-role-hog memory.oom.group",
+    ] {
+        assert_eq!(setup_check(&r, check)["ok"], true, "{check}: {r}");
+    }
+    // Only the hog's group hits its limit: the bystander outside is not touched.
+    every_kill_is_the_hog_in(&r, "/oomlab-role-hog");
 }
 
 #[test]
