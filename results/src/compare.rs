@@ -190,6 +190,9 @@ pub struct Cell {
     /// This kernel's median minus the baseline's; absent for the baseline itself.
     pub ttr_diff_ms: Option<DiffCi>,
     pub ttfk_diff_ms: Option<DiffCi>,
+    /// The time-to-recovery p-value after Holm's adjustment over the report's family of
+    /// comparisons (absent where times were not compared).
+    pub ttr_p_holm: Option<f64>,
     pub verdict: Verdict,
     /// Why the verdict is what it is, one short sentence each.
     pub reasons: Vec<String>,
@@ -209,7 +212,10 @@ pub struct Report {
     pub baseline: String,
     pub min_runs: usize,
     pub ttr_margin_ms: u64,
+    /// Bootstrap resamples per interval: the asked number, raised for a large family.
     pub resamples: usize,
+    /// Time-to-recovery differences judged together (Holm's family).
+    pub comparisons: usize,
     pub configurations: Vec<ConfigReport>,
 }
 
@@ -300,6 +306,7 @@ fn measure(kernel: &KernelId, all: &[&RunRecord]) -> Cell {
         ttfk_ms: Spread::of(&values(&runs, ttfk)),
         ttr_diff_ms: None,
         ttfk_diff_ms: None,
+        ttr_p_holm: None,
         verdict: Verdict::Baseline,
         reasons: Vec::new(),
     }
@@ -318,28 +325,44 @@ fn pct(r: &Rate) -> String {
     }
 }
 
-/// Set `cell` against `base`: the difference intervals, the verdict and its reasons.
-fn judge(
+/// The bootstrap differences of `cell` from the baseline, time to recovery judged
+/// against the margin.
+fn differences(
     cell: &mut Cell,
-    base: &Cell,
     runs: &[&RunRecord],
     base_runs: &[&RunRecord],
     seed_name: &str,
     opts: &Options,
+    resamples: usize,
 ) {
     let (runs, base_runs) = (comparable(runs), comparable(base_runs));
-    let diff = |metric: fn(&RunRecord) -> Option<u64>, name: &str| {
+    let diff = |metric: fn(&RunRecord) -> Option<u64>, name: &str, margin: u64| {
         bootstrap::median_diff_ci(
             &values(&base_runs, metric),
             &values(&runs, metric),
-            opts.resamples,
+            resamples,
             bootstrap::seed_for(&format!("{seed_name}|{name}")),
+            margin as f64,
         )
     };
-    cell.ttr_diff_ms = diff(ttr, "ttr");
-    cell.ttfk_diff_ms = diff(ttfk, "ttfk");
+    cell.ttr_diff_ms = diff(ttr, "ttr", opts.ttr_margin_ms);
+    cell.ttfk_diff_ms = diff(ttfk, "ttfk", 0);
+}
 
-    if cell.comparable < opts.min_runs || base.comparable < opts.min_runs {
+fn enough_runs(cell: &Cell, base: &Cell, opts: &Options) -> bool {
+    cell.comparable >= opts.min_runs && base.comparable >= opts.min_runs
+}
+
+/// Whether the time-to-recovery difference is one of the family Holm adjusts: both
+/// sides have enough runs, and enough of them recovered.
+fn times_judged(cell: &Cell, base: &Cell, opts: &Options) -> bool {
+    let enough = |s: &Option<Spread>| s.is_some_and(|s| s.n >= opts.min_runs);
+    enough_runs(cell, base, opts) && enough(&cell.ttr_ms) && enough(&base.ttr_ms)
+}
+
+/// Set `cell` against `base`: the verdict and its reasons.
+fn judge(cell: &mut Cell, base: &Cell, opts: &Options, family: usize) {
+    if !enough_runs(cell, base, opts) {
         cell.verdict = Verdict::NotEnoughRuns;
         cell.reasons.push(format!(
             "{} comparable runs here, {} on the baseline; {} needed on each",
@@ -360,22 +383,19 @@ fn judge(
             better.push(line());
         }
     }
-    let enough_times = |s: &Option<Spread>| s.is_some_and(|s| s.n >= opts.min_runs);
-    if let (true, true, Some(d)) = (
-        enough_times(&cell.ttr_ms),
-        enough_times(&base.ttr_ms),
-        cell.ttr_diff_ms,
-    ) {
+    if let (Some(d), Some(p)) = (cell.ttr_diff_ms, cell.ttr_p_holm) {
         let margin = opts.ttr_margin_ms as f64;
         let line = |word: &str| {
             format!(
-                "time to recovery {word}: median {:+.0} ms (95% CI {:+.0} to {:+.0}, margin {margin:.0} ms)",
+                "time to recovery {word}: median {:+.0} ms (95% CI {:+.0} to {:+.0}, margin {margin:.0} ms; Holm-adjusted p {p:.3} over {family} comparisons)",
                 d.estimate, d.lo, d.hi
             )
         };
-        if d.lo > margin {
+        // The interval must clear the margin, and the difference must stand among all
+        // the report's comparisons (Holm), not only in its own cell.
+        if d.lo > margin && p < ALPHA {
             worse.push(line("slower"));
-        } else if d.hi < -margin {
+        } else if d.hi < -margin && p < ALPHA {
             better.push(line("faster"));
         }
     }
@@ -387,6 +407,9 @@ fn judge(
         (Verdict::NoSignificantDifference, Vec::new())
     };
 }
+
+/// The family-wise error rate of the report's better/worse verdicts on time.
+const ALPHA: f64 = 0.05;
 
 /// Which kernel is the baseline in each configuration, checked against every record.
 fn baseline_name(records: &[RunRecord], opts: &Options) -> Result<String, CompareError> {
@@ -415,8 +438,10 @@ pub fn compare(records: &[RunRecord], opts: &Options) -> Result<Report, CompareE
     let baseline = baseline_name(records, opts)?;
     let groups = group::group(records);
     let labels = group::labels(&groups.iter().map(|g| &g.config).collect::<Vec<_>>());
-    let mut configurations = Vec::new();
-    for (g, label) in groups.into_iter().zip(labels) {
+    // Measure every cell first: the family of time comparisons (and so the resamples
+    // Holm needs) is known only once all of them are.
+    let mut measured = Vec::new();
+    for (g, label) in groups.iter().zip(labels) {
         let named: Vec<usize> = (0..g.kernels.len())
             .filter(|&i| g.kernels[i].0.is_named(&baseline))
             .collect();
@@ -431,35 +456,75 @@ pub fn compare(records: &[RunRecord], opts: &Options) -> Result<Report, CompareE
                     .join(", "),
             });
         }
-        let base = named.first().map(|&i| {
-            let (k, runs) = &g.kernels[i];
-            (i, measure(k, runs), runs)
-        });
-        let mut cells = Vec::new();
-        if let Some((_, cell, _)) = &base {
-            cells.push(cell.clone());
+        let base = named.first().copied();
+        // Baseline first, then the others in order of appearance.
+        let order = base
+            .into_iter()
+            .chain((0..g.kernels.len()).filter(|i| Some(*i) != base));
+        let cells: Vec<(Cell, &[&RunRecord])> = order
+            .map(|i| {
+                let (k, runs) = &g.kernels[i];
+                (measure(k, runs), runs.as_slice())
+            })
+            .collect();
+        measured.push((label, g, base.is_some(), cells));
+    }
+    let family = measured
+        .iter()
+        .filter(|(_, _, has_base, _)| *has_base)
+        .flat_map(|(_, _, _, cells)| cells[1..].iter().map(move |c| (&c.0, &cells[0].0)))
+        .filter(|(c, b)| times_judged(c, b, opts))
+        .count();
+    // Holm's strictest threshold is ALPHA / family; a bootstrap p is at least
+    // 2 / (B + 1), so B must exceed 2 * family / ALPHA for any difference to count.
+    let resamples = opts.resamples.max(family * 50);
+    for (label, _, has_base, cells) in &mut measured {
+        if !*has_base {
+            for (cell, _) in cells.iter_mut() {
+                cell.verdict = Verdict::NotEnoughRuns;
+                cell.reasons
+                    .push(format!("the baseline {baseline} has no runs here"));
+            }
+            continue;
         }
-        for (i, (kernel, runs)) in g.kernels.iter().enumerate() {
-            if base.as_ref().is_some_and(|(b, _, _)| *b == i) {
-                continue;
+        let (base, rest) = cells.split_first_mut().expect("the baseline is a cell");
+        for (cell, runs) in rest {
+            let seed = format!("{label}|{}|{}", cell.kernel.spec, cell.kernel.release);
+            differences(cell, runs, base.1, &seed, opts, resamples);
+        }
+    }
+    // Holm over every judged time difference in the report.
+    let mut judged: Vec<&mut Cell> = Vec::new();
+    for (_, _, has_base, cells) in &mut measured {
+        if !*has_base {
+            continue;
+        }
+        let (base, rest) = cells.split_first_mut().expect("the baseline is a cell");
+        judged.extend(
+            rest.iter_mut()
+                .map(|(c, _)| c)
+                .filter(|c| times_judged(c, &base.0, opts) && c.ttr_diff_ms.is_some()),
+        );
+    }
+    let p: Vec<f64> = judged
+        .iter()
+        .map(|c| c.ttr_diff_ms.map_or(1.0, |d| d.p))
+        .collect();
+    for (cell, adjusted) in judged.into_iter().zip(bootstrap::holm(&p)) {
+        cell.ttr_p_holm = Some(adjusted);
+    }
+    let mut configurations = Vec::new();
+    for (label, g, has_base, cells) in measured {
+        let mut cells: Vec<Cell> = cells.into_iter().map(|(c, _)| c).collect();
+        if has_base {
+            let (base, rest) = cells.split_first_mut().expect("the baseline is a cell");
+            for cell in rest {
+                judge(cell, base, opts, family);
             }
-            let mut cell = measure(kernel, runs);
-            match &base {
-                Some((_, base_cell, base_runs)) => {
-                    let seed = format!("{label}|{}|{}", kernel.spec, kernel.release);
-                    judge(&mut cell, base_cell, runs, base_runs, &seed, opts);
-                }
-                None => {
-                    cell.verdict = Verdict::NotEnoughRuns;
-                    cell.reasons
-                        .push(format!("the baseline {baseline} has no runs here"));
-                }
-            }
-            cells.push(cell);
         }
         configurations.push(ConfigReport {
             label,
-            config: g.config,
+            config: g.config.clone(),
             cells,
         });
     }
@@ -467,7 +532,8 @@ pub fn compare(records: &[RunRecord], opts: &Options) -> Result<Report, CompareE
         baseline,
         min_runs: opts.min_runs,
         ttr_margin_ms: opts.ttr_margin_ms,
-        resamples: opts.resamples,
+        resamples,
+        comparisons: family,
         configurations,
     })
 }
@@ -632,6 +698,53 @@ mod tests {
             verdicts(&records, &opts)[1].1,
             Verdict::NoSignificantDifference
         );
+    }
+
+    #[test]
+    fn a_difference_clear_alone_does_not_stand_among_many_comparisons() {
+        // 6 runs each: medians 1050 and 1130, per-cell bootstrap p 0.007 (2000 resamples).
+        let mut records = recovered("base", 6, 1000, 20);
+        records.extend(recovered("edge", 6, 1080, 20));
+        let alone = compare(&records, &Options::default()).unwrap();
+        let edge = cell(&alone, "edge");
+        assert_eq!((edge.verdict, alone.comparisons), (Verdict::Worse, 1));
+        let p = edge.ttr_diff_ms.unwrap().p;
+        assert!((0.005..0.01).contains(&p), "{p}");
+        assert_eq!(edge.ttr_p_holm, Some(p));
+        assert!(
+            edge.reasons[0].contains("over 1 comparisons"),
+            "{:?}",
+            edge.reasons
+        );
+        // Nine more kernels that behave like the baseline: ten comparisons, and Holm
+        // multiplies the smallest p by ten.
+        for k in 0..9 {
+            records.extend(recovered(&format!("same{k}"), 6, 1000, 20));
+        }
+        let many = compare(&records, &Options::default()).unwrap();
+        let edge = cell(&many, "edge");
+        assert_eq!(many.comparisons, 10);
+        assert!(
+            edge.ttr_diff_ms.unwrap().lo > 0.0,
+            "the cell's own interval still clears 0"
+        );
+        assert!((edge.ttr_p_holm.unwrap() - 10.0 * p).abs() < 1e-9);
+        assert_eq!(edge.verdict, Verdict::NoSignificantDifference);
+        assert_eq!(many.count(Verdict::NoSignificantDifference), 10);
+    }
+
+    #[test]
+    fn a_large_family_gets_enough_resamples_to_reach_holms_threshold() {
+        // 60 comparisons: Holm's strictest threshold is 0.05 / 60, below 2 / 2001, so
+        // the resamples are raised and a clear difference still counts.
+        let mut records = recovered("base", 5, 1000, 10);
+        records.extend(recovered("slow", 5, 9000, 10));
+        for k in 0..59 {
+            records.extend(recovered(&format!("same{k}"), 5, 1000, 10));
+        }
+        let report = compare(&records, &Options::default()).unwrap();
+        assert_eq!((report.comparisons, report.resamples), (60, 3000));
+        assert_eq!(cell(&report, "slow").verdict, Verdict::Worse);
     }
 
     #[test]

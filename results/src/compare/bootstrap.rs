@@ -50,6 +50,10 @@ pub struct DiffCi {
     pub estimate: f64,
     pub lo: f64,
     pub hi: f64,
+    /// Two-sided bootstrap p-value of "the difference is beyond the margin": twice the
+    /// smaller share of resamples on the margin's near side, each share counted as
+    /// (k + 1) / (B + 1) so it is never 0. The smallest it can be is 2 / (B + 1).
+    pub p: f64,
 }
 
 pub fn median_diff_ci(
@@ -57,6 +61,7 @@ pub fn median_diff_ci(
     candidate: &[f64],
     resamples: usize,
     seed: u64,
+    margin: f64,
 ) -> Option<DiffCi> {
     if baseline.is_empty() || candidate.is_empty() || resamples == 0 {
         return None;
@@ -77,11 +82,31 @@ pub fn median_diff_ci(
         })
         .collect();
     diffs.sort_unstable_by(f64::total_cmp);
+    let share = |k: usize| (k + 1) as f64 / (diffs.len() + 1) as f64;
+    let not_above = share(diffs.iter().filter(|d| **d <= margin).count());
+    let not_below = share(diffs.iter().filter(|d| **d >= -margin).count());
     Some(DiffCi {
         estimate,
         lo: quantile_sorted(&diffs, 0.025)?,
         hi: quantile_sorted(&diffs, 0.975)?,
+        p: (2.0 * not_above.min(not_below)).min(1.0),
     })
+}
+
+/// Holm's step-down adjustment (1979) of a family of p-values, in their order: a
+/// difference counts at level a when its adjusted p is below a, and the chance of any
+/// false "better" or "worse" in the whole family stays at most a.
+pub fn holm(p: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let m = p.len();
+    let mut adjusted = vec![0.0; m];
+    let mut running = 0.0f64;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * p[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
 }
 
 fn median(values: &mut [f64]) -> Option<f64> {
@@ -116,13 +141,13 @@ mod tests {
     fn same_input_and_seed_give_the_same_interval() {
         let b = [2939.0, 3386.0, 2996.0, 2726.0, 2571.0];
         let c = [3692.0, 5551.0, 3025.0, 3282.0, 1990.0];
-        let one = median_diff_ci(&b, &c, RESAMPLES, seed_for("x")).unwrap();
-        let two = median_diff_ci(&b, &c, RESAMPLES, seed_for("x")).unwrap();
+        let one = median_diff_ci(&b, &c, RESAMPLES, seed_for("x"), 0.0).unwrap();
+        let two = median_diff_ci(&b, &c, RESAMPLES, seed_for("x"), 0.0).unwrap();
         assert_eq!(one, two);
         // The point estimate is the plain difference of medians: 3282 - 2939.
         assert_eq!(one.estimate, 343.0);
         // Another seed moves the percentiles a little, not the estimate.
-        let other = median_diff_ci(&b, &c, RESAMPLES, seed_for("y")).unwrap();
+        let other = median_diff_ci(&b, &c, RESAMPLES, seed_for("y"), 0.0).unwrap();
         assert_eq!(other.estimate, 343.0);
         // Each bound is a difference of two resample medians, so within the data's span.
         for ci in [one, other] {
@@ -131,6 +156,7 @@ mod tests {
                 "{ci:?}"
             );
             assert!(ci.lo < 0.0 && ci.hi > 0.0, "overlapping samples: {ci:?}");
+            assert!(ci.p > 0.05, "overlapping samples: {ci:?}");
         }
     }
 
@@ -140,16 +166,37 @@ mod tests {
         // median difference is too: the interval lies inside [2900, 3100].
         let b = [1000.0, 1020.0, 1040.0, 1060.0, 1080.0, 1100.0];
         let c = [4000.0, 4010.0, 4030.0, 4050.0, 4060.0, 4100.0];
-        let ci = median_diff_ci(&b, &c, RESAMPLES, 1).unwrap();
+        let ci = median_diff_ci(&b, &c, RESAMPLES, 1, 0.0).unwrap();
         assert_eq!(ci.estimate, 4040.0 - 1050.0);
         assert!(ci.lo >= 2900.0 && ci.hi <= 3100.0, "{ci:?}");
         assert!(ci.lo <= ci.estimate && ci.estimate <= ci.hi);
+        // No resample falls at or below 0: p is its floor, 2 / (B + 1).
+        assert_eq!(ci.p, 2.0 / (RESAMPLES + 1) as f64);
+        // Against a margin wider than every resample difference, nothing is beyond it.
+        let wide = median_diff_ci(&b, &c, RESAMPLES, 1, 5000.0).unwrap();
+        assert_eq!(wide.p, 1.0);
+    }
+
+    #[test]
+    fn holm_adjusts_step_down_and_keeps_the_order() {
+        // Sorted: 0.005 x4 = 0.02, 0.01 x3 = 0.03, 0.03 x2 = 0.06, 0.04 x1 = 0.04 ->
+        // raised to the running maximum 0.06.
+        let adj = holm(&[0.01, 0.04, 0.03, 0.005]);
+        let want = [0.03, 0.06, 0.06, 0.02];
+        for (a, w) in adj.iter().zip(want) {
+            assert!((a - w).abs() < 1e-12, "{adj:?}");
+        }
+        assert_eq!(holm(&[0.5, 0.9]), vec![1.0, 1.0]);
+        assert_eq!(holm(&[0.02]), vec![0.02]);
+        assert!(holm(&[]).is_empty());
     }
 
     #[test]
     fn constant_samples_give_a_point_interval() {
-        let ci = median_diff_ci(&[5.0; 4], &[8.0; 3], 100, 3).unwrap();
+        let ci = median_diff_ci(&[5.0; 4], &[8.0; 3], 100, 3, 0.0).unwrap();
         assert_eq!((ci.estimate, ci.lo, ci.hi), (3.0, 3.0, 3.0));
-        assert_eq!(median_diff_ci(&[], &[1.0], 100, 3), None);
+        assert_eq!(median_diff_ci(&[], &[1.0], 100, 3, 0.0), None);
+        let same = median_diff_ci(&[5.0; 4], &[5.0; 3], 100, 3, 0.0).unwrap();
+        assert_eq!(same.p, 1.0);
     }
 }

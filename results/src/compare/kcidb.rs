@@ -221,11 +221,13 @@ fn cell_test(report: &Report, config: &ConfigReport, cell: &Cell, records: &[Run
         .map(|c| &c.kernel);
     let base_runs = baseline.map(runs_of).unwrap_or_default();
     let ids = |runs: &[&RunRecord]| runs.iter().map(|r| run_test_id(r)).collect::<Vec<_>>();
+    // The verdict also depends on the family Holm adjusted over.
     let key = format!(
-        "{}|{}|{}|{:?}|{:?}",
+        "{}|{}|{}|{}|{:?}|{:?}",
         report.min_runs,
         report.ttr_margin_ms,
         report.resamples,
+        report.comparisons,
         ids(&base_runs),
         ids(&runs)
     );
@@ -244,6 +246,7 @@ fn cell_test(report: &Report, config: &ConfigReport, cell: &Cell, records: &[Run
     misc.insert("baseline".into(), json!(baseline.map(ToString::to_string)));
     misc.insert("min_runs".into(), json!(report.min_runs));
     misc.insert("ttr_margin_ms".into(), json!(report.ttr_margin_ms));
+    misc.insert("holm_comparisons".into(), json!(report.comparisons));
     misc.insert("run_test_ids".into(), json!(ids(&runs)));
     misc.insert("baseline_run_test_ids".into(), json!(ids(&base_runs)));
     misc.insert("build_ids".into(), json!(builds));

@@ -70,8 +70,11 @@ pub fn preamble(r: &Report) -> String {
     format!(
         "baseline {}; a verdict needs {} comparable runs on each side; bad = livelock, \
          unrecovered, hung, panic, timeout; error and boot_failure runs are not compared; \
-         time-to-recovery margin {} ms; {} bootstrap resamples",
-        r.baseline, r.min_runs, r.ttr_margin_ms, r.resamples
+         time-to-recovery margin {} ms; {} bootstrap resamples; a time difference counts \
+         when its 95% interval clears the margin and its Holm-adjusted p (over the {} \
+         time comparisons in this report) is below 0.05; rates differ when their 95% \
+         Wilson intervals do not overlap",
+        r.baseline, r.min_runs, r.ttr_margin_ms, r.resamples, r.comparisons
     )
 }
 
