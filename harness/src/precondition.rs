@@ -3,7 +3,9 @@
 //! what it names (the victim really was in mmap, really was dumping core, ...).
 
 use crate::syscalls;
-use oomlab_results::record::{Evidence, EvidenceProcess, EvidenceThread, PsiSummary};
+use oomlab_results::record::{
+    Evidence, EvidenceProcess, EvidenceThread, PsiSummary, RefaultSummary,
+};
 use oomlab_workloads::spec::Role;
 use serde::Deserialize;
 
@@ -43,8 +45,13 @@ pub enum Precondition {
     /// shared mm).
     OomScoreAdj { role: Role, value: i32 },
     /// Memory pressure stalled everything for at least `min_full_pct` of the pressure
-    /// phase (PSI memory `full`): thrashing, with or without an OOM kill.
-    Thrashing { min_full_pct: f64 },
+    /// phase (PSI memory `full`), and, where given, the page cache refaulted at least
+    /// `min_refault_ram` times the guest's RAM: thrashing, with or without an OOM kill.
+    Thrashing {
+        min_full_pct: f64,
+        #[serde(default)]
+        min_refault_ram: Option<f64>,
+    },
     /// Every one of these.
     AllOf { all: Vec<Precondition> },
 }
@@ -108,9 +115,20 @@ impl Precondition {
                 role.as_str(),
                 than.as_str()
             ),
-            Precondition::Thrashing { min_full_pct } => format!(
-                "memory pressure stalls every task at least {min_full_pct}% of the time (PSI full)"
-            ),
+            Precondition::Thrashing {
+                min_full_pct,
+                min_refault_ram,
+            } => {
+                let stall = format!(
+                    "memory pressure stalls every task at least {min_full_pct}% of the time (PSI full)"
+                );
+                match min_refault_ram {
+                    Some(r) => {
+                        format!("{stall} and the page cache refaults at least {r} times the RAM")
+                    }
+                    None => stall,
+                }
+            }
             Precondition::OomScoreAdj { role, value } => {
                 format!("the {} runs at oom_score_adj {value}", role.as_str())
             }
@@ -132,7 +150,7 @@ impl Precondition {
     }
 
     /// Whether the snapshot (and the run's PSI summary) shows the claim, and what was seen.
-    pub fn check(&self, ev: &Evidence, psi: Option<&PsiSummary>) -> (bool, String) {
+    pub fn check(&self, ev: &Evidence, pressure: Pressure) -> (bool, String) {
         let of = |role: &Role| -> Vec<&EvidenceProcess> {
             ev.processes
                 .iter()
@@ -283,18 +301,39 @@ impl Precondition {
                     list(&adjs),
                 )
             }
-            Precondition::Thrashing { min_full_pct } => match psi {
-                Some(p) => (
-                    p.full_pct >= *min_full_pct,
-                    format!(
-                        "PSI memory full {:.1}%, some {:.1}% of the pressure phase",
-                        p.full_pct, p.some_pct
+            Precondition::Thrashing {
+                min_full_pct,
+                min_refault_ram,
+            } => {
+                let (stalled, mut seen) = match pressure.psi {
+                    Some(p) => (
+                        p.full_pct >= *min_full_pct,
+                        format!(
+                            "PSI memory full {:.1}%, some {:.1}% of the pressure phase",
+                            p.full_pct, p.some_pct
+                        ),
                     ),
-                ),
-                None => (false, "no PSI samples".into()),
-            },
+                    None => (false, "no PSI samples".into()),
+                };
+                let refaulted = match (min_refault_ram, pressure.refaults) {
+                    (None, r) => {
+                        seen += &refault_words(r);
+                        true
+                    }
+                    (Some(min), Some(r)) => {
+                        seen += &refault_words(Some(r));
+                        r.ram_multiple.is_some_and(|m| m >= *min)
+                    }
+                    (Some(_), None) => {
+                        seen += "; no refault counts";
+                        false
+                    }
+                };
+                (stalled && refaulted, seen)
+            }
             Precondition::AllOf { all } => {
-                let results: Vec<(bool, String)> = all.iter().map(|p| p.check(ev, psi)).collect();
+                let results: Vec<(bool, String)> =
+                    all.iter().map(|p| p.check(ev, pressure)).collect();
                 (
                     results.iter().all(|r| r.0),
                     results
@@ -327,13 +366,29 @@ fn list(items: &[String]) -> String {
     }
 }
 
+/// The run's pressure numbers a claim may rest on, besides the /proc snapshot.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pressure<'a> {
+    pub psi: Option<&'a PsiSummary>,
+    pub refaults: Option<&'a RefaultSummary>,
+}
+
+fn refault_words(r: Option<&RefaultSummary>) -> String {
+    match r {
+        Some(r) => format!(
+            "; {} file pages refaulted ({:.0}/s{})",
+            r.file_pages,
+            r.per_s,
+            r.ram_multiple
+                .map_or(String::new(), |m| format!(", {m:.2} times the RAM"))
+        ),
+        None => String::new(),
+    }
+}
+
 /// Fill in the record's precondition fields from the scenario's claim.
 /// A claim about pressure alone is judged even without an OOM (and so a snapshot).
-pub fn apply(
-    claim: Option<&Precondition>,
-    evidence: &mut Option<Evidence>,
-    psi: Option<&PsiSummary>,
-) {
+pub fn apply(claim: Option<&Precondition>, evidence: &mut Option<Evidence>, pressure: Pressure) {
     let Some(claim) = claim else { return };
     if evidence.is_none() && !claim.needs_snapshot() {
         *evidence = Some(Evidence {
@@ -342,7 +397,7 @@ pub fn apply(
         });
     }
     if let Some(ev) = evidence.as_mut() {
-        let (met, seen) = claim.check(ev, psi);
+        let (met, seen) = claim.check(ev, pressure);
         ev.precondition = Some(claim.describe());
         ev.precondition_met = Some(met);
         ev.seen = seen;
@@ -413,7 +468,7 @@ mod tests {
             wchan: vec![],
             at_least: 1,
         };
-        let (met, seen) = in_mmap.check(&ev, None);
+        let (met, seen) = in_mmap.check(&ev, Pressure::default());
         assert!(met, "{seen}");
         assert!(
             seen.contains("11 D mmap() @rwsem_down_write_slowpath"),
@@ -426,7 +481,7 @@ mod tests {
             wchan: vec!["rwsem".into()],
             at_least: 2,
         };
-        assert!(!two_in_d.check(&ev, None).0);
+        assert!(!two_in_d.check(&ev, Pressure::default()).0);
         assert_eq!(
             two_in_d.describe(),
             "at least 2 hog thread(s) in state D in *rwsem*"
@@ -436,12 +491,16 @@ mod tests {
     #[test]
     fn size_rank_cgroup_and_flags() {
         let mut ev = snapshot();
-        assert!(Precondition::Largest { role: Role::Hog }.check(&ev, None).0);
+        assert!(
+            Precondition::Largest { role: Role::Hog }
+                .check(&ev, Pressure::default())
+                .0
+        );
         assert!(
             !Precondition::Largest {
                 role: Role::Bystander
             }
-            .check(&ev, None)
+            .check(&ev, Pressure::default())
             .0
         );
         let outranks = Precondition::Outranks {
@@ -449,10 +508,10 @@ mod tests {
             than: Role::Hog,
             at_least: 2,
         };
-        assert!(outranks.check(&ev, None).0);
+        assert!(outranks.check(&ev, Pressure::default()).0);
         assert!(
             !Precondition::CoreDumping { role: Role::Hog }
-                .check(&ev, None)
+                .check(&ev, Pressure::default())
                 .0
         );
         ev.processes[0].core_dumping = Some(true);
@@ -471,39 +530,70 @@ mod tests {
                 },
             ],
         };
-        let (met, seen) = all.check(&ev, None);
+        let (met, seen) = all.check(&ev, Pressure::default());
         assert!(met, "{seen}");
         let mut none = None;
-        apply(Some(&all), &mut none, None);
+        apply(Some(&all), &mut none, Pressure::default());
         assert_eq!(none, None);
         let mut some = Some(ev);
-        apply(Some(&all), &mut some, None);
+        apply(Some(&all), &mut some, Pressure::default());
         let ev = some.unwrap();
         assert_eq!(ev.precondition_met, Some(true));
         assert!(ev.precondition.unwrap().contains("dumping core"));
     }
 
     #[test]
-    fn thrashing_is_judged_from_psi_without_a_snapshot() {
-        let claim = Precondition::Thrashing { min_full_pct: 10.0 };
+    fn thrashing_is_judged_from_psi_and_refaults_without_a_snapshot() {
         let psi = PsiSummary {
             some_pct: 60.0,
             full_pct: 35.5,
         };
-        let mut ev = None;
-        apply(Some(&claim), &mut ev, Some(&psi));
-        let ev = ev.unwrap();
-        assert_eq!(ev.precondition_met, Some(true));
-        assert!(ev.seen.contains("35.5%"), "{}", ev.seen);
-        let mut ev = None;
-        apply(
-            Some(&Precondition::Largest { role: Role::Hog }),
-            &mut ev,
-            Some(&psi),
+        let refaults = RefaultSummary {
+            file_pages: 98_304,
+            per_s: 2048.0,
+            ram_multiple: Some(1.75),
+            majfaults: Some(1000),
+        };
+        let pressure = Pressure {
+            psi: Some(&psi),
+            refaults: Some(&refaults),
+        };
+        let judged = |claim: &Precondition, pressure: Pressure| {
+            let mut ev = None;
+            apply(Some(claim), &mut ev, pressure);
+            ev.map(|e| (e.precondition_met.unwrap(), e.seen))
+        };
+        let psi_only = Precondition::Thrashing {
+            min_full_pct: 10.0,
+            min_refault_ram: None,
+        };
+        let (met, seen) = judged(&psi_only, pressure).unwrap();
+        assert!(met, "{seen}");
+        assert!(
+            seen.contains("35.5%") && seen.contains("98304 file pages"),
+            "{seen}"
         );
+        let both = |min| Precondition::Thrashing {
+            min_full_pct: 10.0,
+            min_refault_ram: Some(min),
+        };
+        assert!(both(1.5)
+            .describe()
+            .contains("refaults at least 1.5 times the RAM"));
+        assert!(judged(&both(1.5), pressure).unwrap().0);
+        // Stalled, but too little read back: memory pressure that is not thrashing.
+        let (met, seen) = judged(&both(2.0), pressure).unwrap();
+        assert!(!met && seen.contains("1.75 times the RAM"), "{seen}");
+        // No refault counts (an agent that did not report them): not shown.
+        let no_counts = Pressure {
+            refaults: None,
+            ..pressure
+        };
+        assert!(!judged(&both(1.0), no_counts).unwrap().0);
+        // A snapshot claim without a snapshot stays unknown.
         assert_eq!(
-            ev, None,
-            "a snapshot claim without a snapshot stays unknown"
+            judged(&Precondition::Largest { role: Role::Hog }, pressure),
+            None
         );
     }
 
@@ -514,9 +604,9 @@ mod tests {
             role: Role::Hog,
             value: -1000,
         };
-        assert!(!claim.check(&ev, None).0);
+        assert!(!claim.check(&ev, Pressure::default()).0);
         ev.processes[0].oom_score_adj = Some(-1000);
-        let (met, seen) = claim.check(&ev, None);
+        let (met, seen) = claim.check(&ev, Pressure::default());
         assert!(met, "{seen}");
         assert_eq!(seen, "pid 10 oom_score_adj -1000");
     }

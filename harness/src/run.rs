@@ -461,7 +461,10 @@ pub(crate) fn one_run(
     crate::precondition::apply(
         plan.precondition.as_ref(),
         &mut v.evidence,
-        v.psi_memory.as_ref(),
+        crate::precondition::Pressure {
+            psi: v.psi_memory.as_ref(),
+            refaults: v.refaults.as_ref(),
+        },
     );
     let ready = obs.agent.iter().find_map(|e| match e {
         Event::Ready {
@@ -541,6 +544,7 @@ pub(crate) fn one_run(
         stall_ms: v.stall_ms,
         probe_latency_ms: v.probe_latency_ms,
         psi_memory: v.psi_memory,
+        refaults: v.refaults,
         kernel_reports: v.kernel_reports,
         harness_actions: obs
             .actions

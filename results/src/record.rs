@@ -180,6 +180,19 @@ pub struct PsiSummary {
     pub full_pct: f64,
 }
 
+/// Page-cache refaults over the pressure phase (/proc/vmstat `workingset_refault_file`):
+/// pages read back soon after they were evicted, the kernel's own count of thrashing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RefaultSummary {
+    pub file_pages: u64,
+    pub per_s: f64,
+    /// Refaulted bytes over the guest's MemTotal: 1.0 means a whole RAM's worth was read
+    /// back in after eviction.
+    pub ram_multiple: Option<f64>,
+    /// Major faults (`pgmajfault`) over the same span.
+    pub majfaults: Option<u64>,
+}
+
 /// How the kills went: pace, reaping and memory freed (docs/verdicts.md).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KillStats {
@@ -441,6 +454,8 @@ pub struct RunRecord {
     pub probe_latency_ms: Option<LatencySummary>,
     #[serde(default)]
     pub psi_memory: Option<PsiSummary>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refaults: Option<RefaultSummary>,
     #[serde(default)]
     pub kernel_reports: KernelReports,
     #[serde(default)]

@@ -56,6 +56,7 @@ fn record(id: &str, outcome: Outcome) -> RunRecord {
         stall_ms: Some(0),
         probe_latency_ms: None,
         psi_memory: None,
+        refaults: None,
         kernel_reports: KernelReports::default(),
         verdict_config: VerdictConfig::default(),
         harness_actions: vec![],

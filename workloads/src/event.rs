@@ -108,6 +108,10 @@ pub enum Event {
         psi_some_total_us: Option<u64>,
         #[serde(default)]
         psi_full_total_us: Option<u64>,
+        /// /proc/vmstat `workingset_refault_file` (`workingset_refault` before 5.9):
+        /// page-cache pages read back soon after they were evicted.
+        #[serde(default)]
+        refault_file: Option<u64>,
     },
     /// What the guest's processes were doing when the OOM killer was first invoked,
     /// from /proc: the evidence that a scenario's precondition held.

@@ -3,7 +3,9 @@
 
 use super::Observation;
 use oomlab_klog::Event as K;
-use oomlab_results::record::{KillStats, LatencySummary, Percentiles2, ProcessRecord, PsiSummary};
+use oomlab_results::record::{
+    KillStats, LatencySummary, Percentiles2, ProcessRecord, PsiSummary, RefaultSummary,
+};
 use oomlab_results::stats::percentile;
 use oomlab_workloads::event::Event as A;
 use std::collections::HashMap;
@@ -103,6 +105,39 @@ pub(super) fn psi_over_pressure(agent: &[A], pressure_start: Option<i64>) -> Opt
     })
 }
 
+/// Page-cache refaults from the first sample at or after pressure start to the last.
+pub(super) fn refaults_over_pressure(
+    agent: &[A],
+    pressure_start: Option<i64>,
+) -> Option<RefaultSummary> {
+    let ps = pressure_start?;
+    let samples: Vec<(u64, u64, Option<u64>)> = agent
+        .iter()
+        .filter_map(|e| match e {
+            A::Sample {
+                t_ms,
+                refault_file: Some(r),
+                pgmajfault,
+                ..
+            } if *t_ms as i64 >= ps => Some((*t_ms, *r, *pgmajfault)),
+            _ => None,
+        })
+        .collect();
+    let (first, last) = (samples.first()?, samples.last()?);
+    let span_ms = last.0.checked_sub(first.0).filter(|d| *d > 0)?;
+    let file_pages = last.1.saturating_sub(first.1);
+    let mem_total_kb = agent.iter().find_map(|e| match e {
+        A::Ready { mem_total_kb, .. } => Some(*mem_total_kb).filter(|m| *m > 0),
+        _ => None,
+    });
+    Some(RefaultSummary {
+        file_pages,
+        per_s: file_pages as f64 * 1000.0 / span_ms as f64,
+        ram_multiple: mem_total_kb.map(|m| (file_pages * 4) as f64 / m as f64),
+        majfaults: first.2.zip(last.2).map(|(a, b)| b.saturating_sub(a)),
+    })
+}
+
 /// In the last task dump that lists a hog: how many candidates the kernel's badness
 /// ranks above it. totalpages is what the kernel's last checked report used, else the
 /// guest's MemTotal in pages (equal to it on the Debian kernels measured).
@@ -152,4 +187,51 @@ pub(super) fn kills_continued_to_the_end(
         .map_or(0, |i| 3 * i.p50)
         .max(10_000) as i64;
     end - last_kill <= window && s.kill_interval_ms.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(t_ms: u64, refault_file: Option<u64>, pgmajfault: u64) -> A {
+        A::Sample {
+            t_ms,
+            mem_available_kb: None,
+            mem_free_kb: None,
+            oom_kill: None,
+            pgmajfault: Some(pgmajfault),
+            psi_some_avg10: None,
+            psi_full_avg10: None,
+            psi_some_total_us: None,
+            psi_full_total_us: None,
+            refault_file,
+        }
+    }
+
+    #[test]
+    fn refaults_count_from_pressure_start_against_the_ram() {
+        let agent = vec![
+            A::Ready {
+                t_ms: 0,
+                release: "6.12".into(),
+                mem_total_kb: 262_144,
+                cpus: 2,
+                agent_version: "0".into(),
+            },
+            // Before pressure: not counted.
+            sample(900, Some(10), 5),
+            sample(1000, Some(100), 7),
+            sample(3000, Some(40_100), 507),
+            sample(5000, Some(131_172), 1007),
+        ];
+        let r = refaults_over_pressure(&agent, Some(1000)).unwrap();
+        assert_eq!(r.file_pages, 131_072);
+        assert_eq!(r.per_s, 131_072.0 / 4.0);
+        // 131072 pages of 4 KiB = 512 MiB over 256 MiB of RAM.
+        assert_eq!(r.ram_multiple, Some(2.0));
+        assert_eq!(r.majfaults, Some(1000));
+        // An older agent sends no refault counts: nothing to summarise.
+        let old = vec![sample(1000, None, 1), sample(2000, None, 2)];
+        assert_eq!(refaults_over_pressure(&old, Some(0)), None);
+    }
 }

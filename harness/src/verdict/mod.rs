@@ -12,12 +12,12 @@ mod rules;
 use crate::session::Observation;
 use metrics::{
     candidates_ahead_of_hog, kill_stats, kills_continued_to_the_end, latency_summary,
-    psi_over_pressure,
+    psi_over_pressure, refaults_over_pressure,
 };
 use oomlab_klog::Event as K;
 use oomlab_results::record::{
     KernelChoice, KernelReports, KillRecord, KillStats, LatencySummary, Outcome, ProcessRecord,
-    PsiSummary, ReaperCounts,
+    PsiSummary, ReaperCounts, RefaultSummary,
 };
 use oomlab_workloads::event::Event as A;
 use oomlab_workloads::spec::Role;
@@ -53,6 +53,7 @@ pub struct Verdict {
     pub stall_ms: Option<u64>,
     pub probe_latency_ms: Option<LatencySummary>,
     pub psi_memory: Option<PsiSummary>,
+    pub refaults: Option<RefaultSummary>,
     pub kernel_reports: KernelReports,
     pub evidence: Option<oomlab_results::record::Evidence>,
 }
@@ -271,6 +272,7 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
     });
     let probe_latency_ms = latency_summary(probes.iter().map(|p| p.latency).collect());
     let psi_memory = psi_over_pressure(&obs.agent, ps);
+    let refaults = refaults_over_pressure(&obs.agent, ps);
 
     let seen_by = if probes.is_empty() {
         "heartbeat"
@@ -312,6 +314,7 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
         stall_ms,
         probe_latency_ms,
         psi_memory,
+        refaults,
         kernel_reports: reports,
     }
 }

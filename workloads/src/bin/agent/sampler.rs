@@ -68,6 +68,8 @@ fn sample() -> Event {
         psi_full_avg10: psi_avg10(&psi, "full"),
         psi_some_total_us: psi_field(&psi, "some", "total="),
         psi_full_total_us: psi_field(&psi, "full", "total="),
+        refault_file: keyed_value(&vmstat, "workingset_refault_file")
+            .or_else(|| keyed_value(&vmstat, "workingset_refault")),
     }
 }
 
@@ -112,5 +114,7 @@ mod tests {
         assert_eq!(psi_field::<u64>(psi, "some", "total="), Some(10));
         assert_eq!(keyed_value("nr_free 3\noom_kill 2\n", "oom_kill"), Some(2));
         assert_eq!(keyed_value("oom_killx 2\n", "oom_kill"), None);
+        let vmstat = "workingset_refault_anon 4\nworkingset_refault_file 70123\n";
+        assert_eq!(keyed_value(vmstat, "workingset_refault_file"), Some(70123));
     }
 }
