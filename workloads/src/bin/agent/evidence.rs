@@ -13,6 +13,8 @@
 use crate::channel::Channel;
 use crate::sys;
 use oomlab_workloads::event::{Event, ProcessSnapshot, ThreadSnapshot, MAX_THREADS};
+use oomlab_workloads::CLOCK_MARKER;
+use std::collections::VecDeque;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
@@ -44,15 +46,19 @@ pub fn spawn(channel: Arc<Channel>) {
     };
     // Only records from now on: the boot log holds no OOM.
     let _ = kmsg.seek(SeekFrom::End(0));
+    // Read back below, to put the kernel's record times on the agent's clock.
+    crate::setup::write_clock_marker();
     let _ = std::thread::Builder::new()
         .name("evidence".into())
         .spawn(move || {
             let mut record = [0u8; 8192];
-            let mut before: Vec<ProcessSnapshot> = Vec::new();
-            let mut before_t_ms: Option<u64> = None;
+            let mut looks = Looks::default();
+            let mut last_look: Option<u64> = None;
+            // printk clock minus the agent's monotonic clock, in microseconds.
+            let mut offset_us: Option<i64> = None;
             let (mut first_look, mut early_sent) = (None::<u64>, false);
             loop {
-                let since_look = before_t_ms.map_or(BEFORE_PERIOD_MS as u64, |t| {
+                let since_look = last_look.map_or(BEFORE_PERIOD_MS as u64, |t| {
                     sys::monotonic_ms().saturating_sub(t)
                 });
                 let wait = (BEFORE_PERIOD_MS as u64).saturating_sub(since_look) as i32;
@@ -61,11 +67,9 @@ pub fn spawn(channel: Arc<Channel>) {
                 if !readable || since_look >= BEFORE_PERIOD_MS as u64 {
                     let pids = TRACKED.lock().map(|t| t.clone()).unwrap_or_default();
                     let now = sys::monotonic_ms();
-                    before_t_ms = Some(now);
+                    last_look = Some(now);
                     if !pids.is_empty() {
-                        let looks: Vec<ProcessSnapshot> =
-                            pids.into_iter().filter_map(process).collect();
-                        keep_whole(&mut before, looks);
+                        looks.push(pids.into_iter().filter_map(process).collect());
                         // One early look goes out too: a guest that panics right at its
                         // first OOM leaves user space no time to answer the trigger.
                         let since = *first_look.get_or_insert(now);
@@ -76,8 +80,8 @@ pub fn spawn(channel: Arc<Channel>) {
                                 trigger: EARLY_TRIGGER.into(),
                                 processes_total: 0,
                                 processes: vec![],
-                                before: before.clone(),
-                                before_t_ms,
+                                before: looks.before(None),
+                                before_t_ms: last_look,
                             });
                         }
                     }
@@ -89,11 +93,24 @@ pub fn spawn(channel: Arc<Channel>) {
                     Ok(0) => return,
                     Ok(n) => {
                         let text = String::from_utf8_lossy(&record[..n]);
-                        let Some(message) = text.split_once(';').map(|(_, m)| m) else {
+                        let Some((header, message)) = text.split_once(';') else {
                             continue;
                         };
+                        if let Some(mono_us) = message
+                            .split_once(CLOCK_MARKER)
+                            .and_then(|(_, v)| v.trim().parse::<i64>().ok())
+                        {
+                            offset_us = record_ts_us(header).map(|ts| ts - mono_us);
+                        }
                         if message.contains(TRIGGER) {
                             let line = message.lines().next().unwrap_or("").to_string();
+                            // Only looks read before the kernel logged the invocation:
+                            // one taken while the record waited unread may show the
+                            // victim already dying.
+                            let until = offset_us
+                                .zip(record_ts_us(header))
+                                .map(|(off, ts)| ((ts - off).max(0) / 1000) as u64);
+                            let before = looks.before(until);
                             // What is already in hand goes out first: a guest that
                             // panics right after this invocation leaves no time to
                             // read /proc again.
@@ -103,9 +120,9 @@ pub fn spawn(channel: Arc<Channel>) {
                                 processes_total: 0,
                                 processes: vec![],
                                 before: before.clone(),
-                                before_t_ms,
+                                before_t_ms: last_look,
                             });
-                            channel.send(&snapshot(line, before, before_t_ms));
+                            channel.send(&snapshot(line, before, last_look));
                             return;
                         }
                     }
@@ -115,6 +132,44 @@ pub fn spawn(channel: Arc<Channel>) {
                 }
             }
         });
+}
+
+/// The third field of a /dev/kmsg record header (`prio,seq,ts_usec,flags`).
+fn record_ts_us(header: &str) -> Option<i64> {
+    header.split(',').nth(2)?.parse().ok()
+}
+
+/// The agent's recent looks at its processes, oldest first.
+#[derive(Default)]
+struct Looks(VecDeque<Vec<ProcessSnapshot>>);
+
+/// Looks kept: 3 s at one per [`BEFORE_PERIOD_MS`]; the host uses none older than 2 s.
+const LOOKS_KEPT: usize = 12;
+
+impl Looks {
+    fn push(&mut self, look: Vec<ProcessSnapshot>) {
+        if self.0.len() == LOOKS_KEPT {
+            self.0.pop_front();
+        }
+        self.0.push_back(look);
+    }
+
+    /// Each process as last seen before `until_ms` (agent clock; `None`: no limit): its
+    /// last whole look, which shows what it was doing before it was killed, else its
+    /// last look of any kind.
+    fn before(&self, until_ms: Option<u64>) -> Vec<ProcessSnapshot> {
+        let mut out: Vec<ProcessSnapshot> = Vec::new();
+        let in_time =
+            |p: &&ProcessSnapshot| until_ms.is_none_or(|u| p.read_t_ms.is_some_and(|r| r < u));
+        for p in self.0.iter().flatten().filter(in_time) {
+            match out.iter_mut().find(|k| k.pid == p.pid) {
+                Some(k) if is_whole(p) || !is_whole(k) => *k = p.clone(),
+                Some(_) => {}
+                None => out.push(p.clone()),
+            }
+        }
+        out
+    }
 }
 
 fn snapshot(trigger: String, before: Vec<ProcessSnapshot>, before_t_ms: Option<u64>) -> Event {
@@ -150,19 +205,6 @@ fn snapshot(trigger: String, before: Vec<ProcessSnapshot>, before_t_ms: Option<u
     }
 }
 
-/// Merge a new look into the kept one: a process read whole replaces its earlier look;
-/// one caught exiting (no mm left, or a zombie) keeps its last whole look, which shows
-/// what it was doing before it was killed.
-fn keep_whole(kept: &mut Vec<ProcessSnapshot>, looks: Vec<ProcessSnapshot>) {
-    for look in looks {
-        match kept.iter_mut().find(|k| k.pid == look.pid) {
-            Some(k) if is_whole(&look) || !is_whole(k) => *k = look,
-            Some(_) => {}
-            None => kept.push(look),
-        }
-    }
-}
-
 /// Read while it still had its memory: not a zombie, and /proc/PID/status had VmRSS.
 fn is_whole(p: &ProcessSnapshot) -> bool {
     p.state != "Z" && p.state != "X" && p.rss_kb.is_some()
@@ -177,6 +219,7 @@ fn stat_rss_pages(stat: &str) -> Option<u64> {
 
 /// One user process; `None` for kernel threads and processes gone while reading.
 fn process(pid: u32) -> Option<ProcessSnapshot> {
+    let read_t_ms = sys::monotonic_ms();
     let dir = format!("/proc/{pid}");
     let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
     let (comm, state, ppid) = parse_stat(&stat)?;
@@ -214,7 +257,7 @@ fn process(pid: u32) -> Option<ProcessSnapshot> {
             .ok()
             .and_then(|c| memory_cgroup(&c)),
         threads,
-        read_t_ms: Some(sys::monotonic_ms()),
+        read_t_ms: Some(read_t_ms),
     })
 }
 
@@ -306,27 +349,40 @@ mod tests {
     }
 
     #[test]
-    fn an_exiting_process_keeps_its_last_whole_look() {
-        let mut kept = vec![];
-        keep_whole(
-            &mut kept,
-            vec![look(1, "S", Some(10), 100), look(2, "R", None, 100)],
-        );
-        // 1 is caught exiting: its look at 100 stays; 2 was never whole, so the newer
-        // partial look replaces it; 3 is new.
-        keep_whole(
-            &mut kept,
-            vec![
-                look(1, "Z", None, 350),
-                look(2, "R", None, 350),
-                look(3, "D", Some(5), 350),
-            ],
-        );
-        let seen: Vec<(u32, u64)> = kept.iter().map(|k| (k.pid, k.read_t_ms.unwrap())).collect();
-        assert_eq!(seen, vec![(1, 100), (2, 350), (3, 350)]);
-        // Whole again (a look that raced with a status read): the newer look wins.
-        keep_whole(&mut kept, vec![look(1, "S", Some(12), 600)]);
-        assert_eq!(kept[0].read_t_ms, Some(600));
+    fn each_process_is_taken_from_its_last_whole_look_before_the_trigger() {
+        let mut looks = Looks::default();
+        looks.push(vec![look(1, "S", Some(10), 100), look(2, "R", None, 100)]);
+        looks.push(vec![
+            look(1, "Z", None, 350),
+            look(2, "R", None, 350),
+            look(3, "D", Some(5), 350),
+        ]);
+        looks.push(vec![look(1, "S", Some(12), 600), look(3, "Z", None, 600)]);
+        fn seen(looks: &Looks, until: Option<u64>) -> Vec<(u32, u64)> {
+            looks
+                .before(until)
+                .iter()
+                .map(|k| (k.pid, k.read_t_ms.unwrap()))
+                .collect()
+        }
+        // No limit: 1 whole again at 600; 2 never whole, its latest; 3 caught exiting at
+        // 600 keeps its whole look at 350.
+        assert_eq!(seen(&looks, None), vec![(1, 600), (2, 350), (3, 350)]);
+        // The trigger logged at 500: the look at 600 came after it and is not used, so
+        // 1 is its whole look at 100, not the zombie at 350.
+        assert_eq!(seen(&looks, Some(500)), vec![(1, 100), (2, 350), (3, 350)]);
+        assert_eq!(seen(&looks, Some(100)), vec![]);
+        // Only the last LOOKS_KEPT looks are kept.
+        for t in 0..LOOKS_KEPT as u64 {
+            looks.push(vec![look(9, "R", Some(1), 1000 + t)]);
+        }
+        assert_eq!(seen(&looks, None), vec![(9, 1000 + LOOKS_KEPT as u64 - 1)]);
+    }
+
+    #[test]
+    fn reads_the_record_time_from_the_kmsg_header() {
+        assert_eq!(record_ts_us("6,1234,5553123,-"), Some(5_553_123));
+        assert_eq!(record_ts_us("6,1234"), None);
     }
 
     #[test]
