@@ -128,6 +128,11 @@ pub enum Event {
         before: Vec<ProcessSnapshot>,
         #[serde(default)]
         before_t_ms: Option<u64>,
+        /// When the kernel logged the trigger, on the agent's clock (from the record's
+        /// printk time): `None` for the early look, or when the clocks could not be
+        /// lined up.
+        #[serde(default)]
+        trigger_t_ms: Option<u64>,
     },
     /// The pressure phase is over; the agent will power off.
     Done { t_ms: u64, reason: String },

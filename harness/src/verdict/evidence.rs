@@ -27,11 +27,15 @@ pub(super) fn evidence(
             processes_total,
             processes,
             before,
+            trigger_t_ms,
             ..
         } => {
             let whole =
                 |p: &ProcessSnapshot| p.state != "Z" && p.state != "X" && p.rss_kb.is_some();
-            let age = |b: &ProcessSnapshot| b.read_t_ms.map(|r| t_ms.saturating_sub(r));
+            // Age from when the kernel logged the invocation where the agent could tell
+            // (it may read the record late on a starved guest), else from its reading.
+            let reference = trigger_t_ms.unwrap_or(*t_ms);
+            let age = |b: &ProcessSnapshot| b.read_t_ms.map(|r| reference.saturating_sub(r));
             // Looks without a time come from an agent that kept only its latest look.
             let recent = |b: &&ProcessSnapshot| age(b).is_none_or(|a| a <= MAX_LOOK_AGE_MS);
             let mut kept: Vec<EvidenceProcess> = Vec::new();
@@ -122,6 +126,15 @@ mod tests {
     }
 
     fn evidence_of(processes: Vec<ProcessSnapshot>, before: Vec<ProcessSnapshot>) -> Evidence {
+        evidence_at(processes, before, None)
+    }
+
+    /// The agent read the trigger at 10 s; `trigger_t_ms`: when the kernel logged it.
+    fn evidence_at(
+        processes: Vec<ProcessSnapshot>,
+        before: Vec<ProcessSnapshot>,
+        trigger_t_ms: Option<u64>,
+    ) -> Evidence {
         let hog = ProcessRecord {
             name: "dumper".into(),
             role: "hog".into(),
@@ -138,6 +151,7 @@ mod tests {
             processes,
             before,
             before_t_ms: Some(9_900),
+            trigger_t_ms,
         };
         evidence(&[event], &roles, Some(4_000)).unwrap()
     }
@@ -169,6 +183,19 @@ mod tests {
         assert_eq!(e.processes.len(), 1);
         assert_eq!(e.processes[0].snapshot, "trigger");
         assert_eq!(e.processes[0].core_dumping, None);
+    }
+
+    #[test]
+    fn a_trigger_read_late_is_aged_from_when_the_kernel_logged_it() {
+        // Logged at 7 s, read at 10 s on a starved guest: the look at 6.8 s is 200 ms
+        // before the invocation, not 3.2 s.
+        let e = evidence_at(
+            vec![look(7, "Z", None, 10_001)],
+            vec![look(7, "S", Some(90_000), 6_800)],
+            Some(7_000),
+        );
+        assert_eq!(e.processes[0].snapshot, "before");
+        assert_eq!(e.processes[0].read_before_trigger_ms, Some(200));
     }
 
     #[test]

@@ -82,6 +82,7 @@ pub fn spawn(channel: Arc<Channel>) {
                                 processes: vec![],
                                 before: looks.before(None),
                                 before_t_ms: last_look,
+                                trigger_t_ms: None,
                             });
                         }
                     }
@@ -121,8 +122,9 @@ pub fn spawn(channel: Arc<Channel>) {
                                 processes: vec![],
                                 before: before.clone(),
                                 before_t_ms: last_look,
+                                trigger_t_ms: until,
                             });
-                            channel.send(&snapshot(line, before, last_look));
+                            channel.send(&snapshot(line, before, last_look, until));
                             return;
                         }
                     }
@@ -172,7 +174,12 @@ impl Looks {
     }
 }
 
-fn snapshot(trigger: String, before: Vec<ProcessSnapshot>, before_t_ms: Option<u64>) -> Event {
+fn snapshot(
+    trigger: String,
+    before: Vec<ProcessSnapshot>,
+    before_t_ms: Option<u64>,
+    trigger_t_ms: Option<u64>,
+) -> Event {
     let t_ms = sys::monotonic_ms();
     let me = std::process::id();
     // Rank by the rss field of /proc/PID/stat first, so only the kept ones are read whole.
@@ -202,6 +209,7 @@ fn snapshot(trigger: String, before: Vec<ProcessSnapshot>, before_t_ms: Option<u
         processes,
         before,
         before_t_ms,
+        trigger_t_ms,
     }
 }
 
