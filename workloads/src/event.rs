@@ -165,6 +165,14 @@ pub struct ProcessSnapshot {
     pub read_t_ms: Option<u64>,
 }
 
+impl ProcessSnapshot {
+    /// Read while it still had its memory: not a zombie, and /proc/PID/status had VmRSS.
+    /// A process caught exiting is better shown by an earlier look that was whole.
+    pub fn is_whole(&self) -> bool {
+        self.state != "Z" && self.state != "X" && self.rss_kb.is_some()
+    }
+}
+
 /// Threads kept per process in a snapshot.
 pub const MAX_THREADS: usize = 64;
 

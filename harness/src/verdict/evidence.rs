@@ -30,8 +30,6 @@ pub(super) fn evidence(
             trigger_t_ms,
             ..
         } => {
-            let whole =
-                |p: &ProcessSnapshot| p.state != "Z" && p.state != "X" && p.rss_kb.is_some();
             // Age from when the kernel logged the invocation where the agent could tell
             // (it may read the record late on a starved guest), else from its reading.
             let reference = trigger_t_ms.unwrap_or(*t_ms);
@@ -43,9 +41,9 @@ pub(super) fn evidence(
                 let earlier = before
                     .iter()
                     .filter(recent)
-                    .find(|b| b.pid == p.pid && whole(b));
+                    .find(|b| b.pid == p.pid && b.is_whole());
                 match earlier {
-                    Some(b) if !whole(p) => kept.push(record(b, "before", age(b), roles)),
+                    Some(b) if !p.is_whole() => kept.push(record(b, "before", age(b), roles)),
                     _ => kept.push(record(p, "trigger", None, roles)),
                 }
             }

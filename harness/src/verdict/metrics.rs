@@ -80,28 +80,48 @@ pub(super) fn latency_summary(v: Vec<u64>) -> Option<LatencySummary> {
     })
 }
 
+/// The first sample at or after pressure start and the last one, each with what `pick`
+/// takes from it (samples it gives nothing for are skipped), if time passed between them.
+fn pressure_span<T: Copy>(
+    agent: &[A],
+    pressure_start: Option<i64>,
+    pick: impl Fn(&A) -> Option<T>,
+) -> Option<(u64, T, T)> {
+    let ps = pressure_start?;
+    let mut taken = agent.iter().filter_map(|e| match e {
+        A::Sample { t_ms, .. } if *t_ms as i64 >= ps => Some((*t_ms, pick(e)?)),
+        _ => None,
+    });
+    let first = taken.next()?;
+    let last = taken.last()?;
+    let span_ms = last.0.checked_sub(first.0).filter(|d| *d > 0)?;
+    Some((span_ms, first.1, last.1))
+}
+
+/// The guest's MemTotal, as the agent reported it when ready.
+fn mem_total_kb(agent: &[A]) -> Option<u64> {
+    agent.iter().find_map(|e| match e {
+        A::Ready { mem_total_kb, .. } => Some(*mem_total_kb),
+        _ => None,
+    })
+}
+
 /// Share of the pressure phase spent stalled on memory, from the first sample at or
 /// after pressure start to the last sample, using PSI's cumulative `total=` counters.
 pub(super) fn psi_over_pressure(agent: &[A], pressure_start: Option<i64>) -> Option<PsiSummary> {
-    let ps = pressure_start?;
-    let samples: Vec<(u64, u64, u64)> = agent
-        .iter()
-        .filter_map(|e| match e {
-            A::Sample {
-                t_ms,
-                psi_some_total_us: Some(some),
-                psi_full_total_us: Some(full),
-                ..
-            } if *t_ms as i64 >= ps => Some((*t_ms, *some, *full)),
-            _ => None,
-        })
-        .collect();
-    let (first, last) = (samples.first()?, samples.last()?);
-    let span_us = last.0.checked_sub(first.0).filter(|d| *d > 0)? * 1_000;
+    let (span_ms, first, last) = pressure_span(agent, pressure_start, |e| match e {
+        A::Sample {
+            psi_some_total_us: Some(some),
+            psi_full_total_us: Some(full),
+            ..
+        } => Some((*some, *full)),
+        _ => None,
+    })?;
+    let span_us = span_ms * 1_000;
     let pct = |a: u64, b: u64| (b.saturating_sub(a) as f64 * 100.0 / span_us as f64).min(100.0);
     Some(PsiSummary {
-        some_pct: pct(first.1, last.1),
-        full_pct: pct(first.2, last.2),
+        some_pct: pct(first.0, last.0),
+        full_pct: pct(first.1, last.1),
     })
 }
 
@@ -110,31 +130,22 @@ pub(super) fn refaults_over_pressure(
     agent: &[A],
     pressure_start: Option<i64>,
 ) -> Option<RefaultSummary> {
-    let ps = pressure_start?;
-    let samples: Vec<(u64, u64, Option<u64>)> = agent
-        .iter()
-        .filter_map(|e| match e {
-            A::Sample {
-                t_ms,
-                refault_file: Some(r),
-                pgmajfault,
-                ..
-            } if *t_ms as i64 >= ps => Some((*t_ms, *r, *pgmajfault)),
-            _ => None,
-        })
-        .collect();
-    let (first, last) = (samples.first()?, samples.last()?);
-    let span_ms = last.0.checked_sub(first.0).filter(|d| *d > 0)?;
-    let file_pages = last.1.saturating_sub(first.1);
-    let mem_total_kb = agent.iter().find_map(|e| match e {
-        A::Ready { mem_total_kb, .. } => Some(*mem_total_kb).filter(|m| *m > 0),
+    let (span_ms, first, last) = pressure_span(agent, pressure_start, |e| match e {
+        A::Sample {
+            refault_file: Some(r),
+            pgmajfault,
+            ..
+        } => Some((*r, *pgmajfault)),
         _ => None,
-    });
+    })?;
+    let file_pages = last.0.saturating_sub(first.0);
     Some(RefaultSummary {
         file_pages,
         per_s: file_pages as f64 * 1000.0 / span_ms as f64,
-        ram_multiple: mem_total_kb.map(|m| (file_pages * 4) as f64 / m as f64),
-        majfaults: first.2.zip(last.2).map(|(a, b)| b.saturating_sub(a)),
+        ram_multiple: mem_total_kb(agent)
+            .filter(|m| *m > 0)
+            .map(|m| (file_pages * 4) as f64 / m as f64),
+        majfaults: first.1.zip(last.1).map(|(a, b)| b.saturating_sub(a)),
     })
 }
 
@@ -151,12 +162,10 @@ pub(super) fn candidates_ahead_of_hog(
         .filter(|p| p.role == "hog")
         .map(|p| p.pid)
         .collect();
-    let totalpages = checks.values().find_map(|c| c.totalpages).or_else(|| {
-        obs.agent.iter().find_map(|e| match e {
-            A::Ready { mem_total_kb, .. } => Some(mem_total_kb / 4),
-            _ => None,
-        })
-    })?;
+    let totalpages = checks
+        .values()
+        .find_map(|c| c.totalpages)
+        .or_else(|| mem_total_kb(&obs.agent).map(|kb| kb / 4))?;
     obs.kernel.iter().rev().find_map(|e| match e {
         K::TaskDump { tasks, .. } => {
             let hog = hogs.iter().find(|h| tasks.iter().any(|t| t.pid == **h))?;

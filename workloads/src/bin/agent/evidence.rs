@@ -165,7 +165,7 @@ impl Looks {
             |p: &&ProcessSnapshot| until_ms.is_none_or(|u| p.read_t_ms.is_some_and(|r| r < u));
         for p in self.0.iter().flatten().filter(in_time) {
             match out.iter_mut().find(|k| k.pid == p.pid) {
-                Some(k) if is_whole(p) || !is_whole(k) => *k = p.clone(),
+                Some(k) if p.is_whole() || !k.is_whole() => *k = p.clone(),
                 Some(_) => {}
                 None => out.push(p.clone()),
             }
@@ -211,11 +211,6 @@ fn snapshot(
         before_t_ms,
         trigger_t_ms,
     }
-}
-
-/// Read while it still had its memory: not a zombie, and /proc/PID/status had VmRSS.
-fn is_whole(p: &ProcessSnapshot) -> bool {
-    p.state != "Z" && p.state != "X" && p.rss_kb.is_some()
 }
 
 /// Field 24 of /proc/PID/stat: resident pages.
