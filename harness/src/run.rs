@@ -444,6 +444,7 @@ pub(crate) fn one_run(
             responsive_gap_ms: opts.responsive_gap_ms,
             probe_threshold_ms: opts.probe_threshold_ms,
         },
+        &plan.kernel_helpers,
     );
     // Each log is read once, for the console's cost and the core-dump report. Unreadable
     // files count as empty: the run may have died before writing them.

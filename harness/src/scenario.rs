@@ -367,6 +367,28 @@ pub struct Plan {
     pub scratch_iops: Option<u64>,
     /// Make the scratch disk at least this share of guest RAM (percent).
     pub scratch_ram_percent: Option<u64>,
+    /// Programs the kernel itself starts for the scenario, with their roles.
+    pub kernel_helpers: Vec<KernelHelper>,
+}
+
+/// A program the kernel starts on the scenario's behalf (a `core_pattern` pipe helper):
+/// the agent never learns its pid, so a victim is known by its command name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelHelper {
+    /// The program's file name, as exec'd (`core-pipe-helper`).
+    pub program: String,
+    pub role: Role,
+}
+
+impl KernelHelper {
+    /// The task name the kernel gives it: the file name cut to TASK_COMM_LEN - 1 bytes.
+    pub fn comm(&self) -> &str {
+        let mut end = self.program.len().min(15);
+        while !self.program.is_char_boundary(end) {
+            end -= 1;
+        }
+        &self.program[..end]
+    }
 }
 
 impl Scenario {
@@ -385,6 +407,7 @@ impl Scenario {
             verify: None,
             scratch_iops: None,
             scratch_ram_percent: None,
+            kernel_helpers: vec![],
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::guest_bins;
 use crate::precondition::Precondition;
-use crate::scenario::Plan;
+use crate::scenario::{KernelHelper, Plan};
 use oomlab_vm_images::initramfs::GuestFile;
 use oomlab_workloads::spec::{CgroupSpec, ProcessSpec, Role, ScenarioEnd};
 use serde::Deserialize;
@@ -43,6 +43,17 @@ struct File {
     processes: Vec<FileProcess>,
     precondition: Option<Spanned<Precondition>>,
     verify: Option<Verify>,
+    /// Programs the kernel starts for the scenario (a core_pattern pipe helper).
+    #[serde(default, rename = "kernel_helper")]
+    kernel_helpers: Vec<FileHelper>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileHelper {
+    /// The file name the kernel execs, which becomes the task's name.
+    program: Spanned<String>,
+    role: Role,
 }
 
 /// A program run in a second boot on the scratch disk, after the scenario.
@@ -267,6 +278,15 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan, String> {
     if let Some(p) = &file.precondition {
         p.get_ref().validate().map_err(|e| err(p.span().start, e))?;
     }
+    let mut kernel_helpers = Vec::new();
+    for h in &file.kernel_helpers {
+        let program = h.program.get_ref();
+        check_helper_program(program).map_err(|e| err(h.program.span().start, e))?;
+        kernel_helpers.push(KernelHelper {
+            program: program.clone(),
+            role: h.role,
+        });
+    }
     Ok(Plan {
         name,
         description: file.description.unwrap_or_default(),
@@ -281,7 +301,23 @@ pub fn parse(path: &Path, text: &str) -> Result<Plan, String> {
         verify,
         scratch_iops: file.scratch_iops.map(|i| *i.get_ref()),
         scratch_ram_percent: file.scratch_ram_percent.map(|i| *i.get_ref()),
+        kernel_helpers,
     })
+}
+
+/// A kernel helper is matched by task name, which the kernel takes from the file name.
+fn check_helper_program(program: &str) -> Result<(), String> {
+    let ok = !program.is_empty()
+        && program
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "kernel_helper program {program:?}: give the file name the kernel runs, without its directory (\"core-pipe-helper\" for \"|/bin/core-pipe-helper\")"
+        ))
+    }
 }
 
 /// A built-in workload's guest path, or a host program copied into the guest.
@@ -488,6 +524,25 @@ role = "hog"
         assert!(e.contains("no [[process]]"), "{e}");
         let e = error_of(&GOOD.replace("\"vm.overcommit_memory\"", "\"net.core.x\""));
         assert!(e.starts_with("/tmp/my.toml:6:"), "{e}");
+    }
+
+    #[test]
+    fn a_kernel_helper_is_named_by_its_file_name() {
+        let helper = "\n[[kernel_helper]]\nprogram = \"core-pipe-helper\"\nrole = \"expendable\"\n";
+        let plan = parse_str(&format!("{GOOD}{helper}")).unwrap();
+        assert_eq!(plan.kernel_helpers.len(), 1);
+        assert_eq!(plan.kernel_helpers[0].role, Role::Expendable);
+        assert_eq!(plan.kernel_helpers[0].comm(), "core-pipe-helpe");
+        let e = error_of(&format!(
+            "{GOOD}{}",
+            helper.replace("\"core-pipe-helper\"", "\"/bin/core-pipe-helper\"")
+        ));
+        assert!(
+            e.starts_with("/tmp/my.toml:27:") && e.contains("without its directory"),
+            "{e}"
+        );
+        let e = error_of(&format!("{GOOD}{}", helper.replace("expendable", "helper")));
+        assert!(e.contains("helper"), "{e}");
     }
 
     #[test]

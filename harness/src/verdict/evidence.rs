@@ -79,7 +79,9 @@ fn record(
         snapshot: snapshot.to_string(),
         read_before_trigger_ms: age_ms,
         pid: p.pid,
-        role: roles.of_process(p.pid, p.cgroup.as_deref()).to_string(),
+        role: roles
+            .of_process(p.pid, p.cgroup.as_deref(), &p.comm)
+            .to_string(),
         comm: p.comm.clone(),
         state: p.state.clone(),
         oom_score: p.oom_score,
@@ -141,7 +143,7 @@ mod tests {
             signal: None,
             stopped_by_agent: false,
         };
-        let roles = Roles::new(&Observation::default(), &[hog]);
+        let roles = Roles::new(&Observation::default(), &[hog], &[]);
         let event = A::Evidence {
             t_ms: 10_000,
             trigger: "usemem invoked oom-killer".into(),

@@ -9,6 +9,7 @@ mod metrics;
 mod roles;
 mod rules;
 
+use crate::scenario::KernelHelper;
 use crate::session::Observation;
 use metrics::{
     candidates_ahead_of_hog, kill_stats, kills_continued_to_the_end, latency_summary,
@@ -84,13 +85,14 @@ struct Probe {
     ok: bool,
 }
 
-pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
+/// `helpers` are the programs the kernel starts for the scenario, known by name.
+pub fn judge(obs: &Observation, thresholds: Thresholds, helpers: &[KernelHelper]) -> Verdict {
     let pressure_start = obs.agent.iter().find_map(|e| match e {
         A::PressureStart { t_ms } => Some(*t_ms),
         _ => None,
     });
     let processes = processes(&obs.agent);
-    let roles = Roles::new(obs, &processes);
+    let roles = Roles::new(obs, &processes, helpers);
     // Kernel times are printk times; move them onto the agent's clock.
     let offset = obs.clock_offset_ms.unwrap_or(0);
     let to_agent = |t: Option<u64>| t.map(|t| t as i64 - offset);
@@ -125,7 +127,7 @@ pub fn judge(obs: &Observation, thresholds: Thresholds) -> Verdict {
                 KillRecord {
                     pid: *pid,
                     comm: comm.clone(),
-                    role: roles.of(*pid).to_string(),
+                    role: roles.of(*pid, comm).to_string(),
                     kernel_choice: checks.get(pid).map(|c| KernelChoice {
                         top_pid: c.top_pid,
                         victim_rank: c.victim_rank,

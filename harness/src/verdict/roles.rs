@@ -1,5 +1,6 @@
 //! Who was killed: the role of each victim, and how the agent's processes ended.
 
+use crate::scenario::KernelHelper;
 use oomlab_klog::Event as K;
 use oomlab_results::record::ProcessRecord;
 use oomlab_workloads::event::Event as A;
@@ -13,16 +14,23 @@ use std::collections::HashMap;
 /// kernel names the victim's cgroup in the `oom-kill:constraint=...,task_memcg=/NAME,
 /// ...,pid=N` line, and, since that line is rate-limited with the rest of the OOM report,
 /// the agent also lists each scenario cgroup's new members as they appear. A member's
-/// role is the cgroup's `members_role` where the scenario gives one.
+/// role is the cgroup's `members_role` where the scenario gives one. A program the kernel
+/// starts for the scenario (a core_pattern pipe helper) is known by its task name alone,
+/// and only when neither pid nor cgroup says who it is.
 pub(super) struct Roles {
     by_pid: HashMap<u32, Role>,
     by_cgroup: HashMap<String, Role>,
     victim_cgroups: HashMap<u32, String>,
     member_cgroups: HashMap<u32, String>,
+    by_comm: HashMap<String, Role>,
 }
 
 impl Roles {
-    pub(super) fn new(obs: &super::Observation, processes: &[ProcessRecord]) -> Roles {
+    pub(super) fn new(
+        obs: &super::Observation,
+        processes: &[ProcessRecord],
+        helpers: &[KernelHelper],
+    ) -> Roles {
         let by_pid = processes
             .iter()
             .filter_map(|p| Some((p.pid, role_from_str(&p.role)?)))
@@ -63,31 +71,40 @@ impl Roles {
             })
             .flatten()
             .collect();
+        let by_comm = helpers
+            .iter()
+            .map(|h| (h.comm().to_string(), h.role))
+            .collect();
         Roles {
             by_pid,
             by_cgroup,
             victim_cgroups,
             member_cgroups,
+            by_comm,
         }
     }
 
-    /// The role of a process seen in /proc: by pid, else by the cgroup it is in.
-    pub(super) fn of_process(&self, pid: u32, cgroup: Option<&str>) -> &'static str {
-        match self.of(pid) {
-            "unknown" => cgroup
-                .and_then(|g| self.by_cgroup.get(g))
-                .map_or("unknown", |r| r.as_str()),
-            known => known,
-        }
+    /// The role of a process seen in /proc: by pid, else by the cgroup it is in, else
+    /// as a kernel helper by its name.
+    pub(super) fn of_process(&self, pid: u32, cgroup: Option<&str>, comm: &str) -> &'static str {
+        self.known(pid)
+            .or_else(|| self.by_cgroup.get(cgroup?))
+            .or_else(|| self.by_comm.get(comm))
+            .map_or("unknown", |r| r.as_str())
     }
 
-    /// `hog`, `expendable`, `bystander`, or `unknown`.
-    pub(super) fn of(&self, pid: u32) -> &'static str {
+    /// A victim's role: `hog`, `expendable`, `bystander`, or `unknown`.
+    pub(super) fn of(&self, pid: u32, comm: &str) -> &'static str {
+        self.known(pid)
+            .or_else(|| self.by_comm.get(comm))
+            .map_or("unknown", |r| r.as_str())
+    }
+
+    fn known(&self, pid: u32) -> Option<&Role> {
         self.by_pid
             .get(&pid)
             .or_else(|| self.by_cgroup.get(self.victim_cgroups.get(&pid)?))
             .or_else(|| self.by_cgroup.get(self.member_cgroups.get(&pid)?))
-            .map_or("unknown", |r| r.as_str())
     }
 }
 

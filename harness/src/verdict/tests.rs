@@ -16,7 +16,11 @@ const CONSOLE_612: &str = include_str!("../../tests/fixtures/runs/usemem-6.12-pr
 const EVENTS_612: &str = include_str!("../../tests/fixtures/runs/usemem-6.12-probes/events.jsonl");
 
 fn judge_logs(console: &str, events: &str, end: EndReason) -> Verdict {
-    judge(&observe_logs(console.as_bytes(), events.as_bytes(), end), T)
+    judge(
+        &observe_logs(console.as_bytes(), events.as_bytes(), end),
+        T,
+        &[],
+    )
 }
 
 fn without_events(events: &str, kind: &str) -> String {
@@ -250,6 +254,48 @@ fn a_kill_of_a_process_the_agent_did_not_start_is_unknown_and_wrong() {
     let v = judge_logs(&console, EVENTS_61, EndReason::Finished);
     assert_eq!(v.kills[0].role, "unknown");
     assert_eq!(v.wrong_victim_kills, 1);
+}
+
+const CONSOLE_PIPE: &str =
+    include_str!("../../tests/fixtures/runs/coredump-pipe-6.12-helper-killed/console.log");
+const EVENTS_PIPE: &str =
+    include_str!("../../tests/fixtures/runs/coredump-pipe-6.12-helper-killed/events.jsonl");
+
+#[test]
+fn the_kernels_pipe_helper_takes_the_role_coredump_pipe_gives_it() {
+    // vm.oom_kill_allocating_task=1 killed the core_pattern helper the kernel started
+    // (pid 152, task name cut to 15 bytes), then usemem.
+    let obs = observe_logs(
+        CONSOLE_PIPE.as_bytes(),
+        EVENTS_PIPE.as_bytes(),
+        EndReason::Finished,
+    );
+    let unnamed = judge(&obs, T, &[]);
+    assert_eq!(unnamed.kills[0].comm, "core-pipe-helpe");
+    assert_eq!(unnamed.kills[0].role, "unknown");
+    assert_eq!(unnamed.wrong_victim_kills, 1);
+
+    let plan = crate::scenario::resolve("coredump-pipe", &[]).unwrap();
+    let v = judge(&obs, T, &plan.kernel_helpers);
+    let roles: Vec<(u32, &str)> = v.kills.iter().map(|k| (k.pid, k.role.as_str())).collect();
+    assert_eq!(roles, [(152, "expendable"), (155, "expendable")]);
+    assert_eq!(v.wrong_victim_kills, 0);
+    assert_eq!(v.outcome, Outcome::Recovered, "{}", v.reason);
+}
+
+#[test]
+fn a_helper_name_never_overrides_a_role_known_by_pid() {
+    // usemem (pid 89) is the hog by pid; a helper of the same name must not relabel it.
+    let helper = crate::scenario::KernelHelper {
+        program: "usemem".into(),
+        role: Role::Bystander,
+    };
+    let obs = observe_logs(
+        CONSOLE_61.as_bytes(),
+        EVENTS_61.as_bytes(),
+        EndReason::Finished,
+    );
+    assert_eq!(judge(&obs, T, &[helper]).kills[0].role, "hog");
 }
 
 #[test]
