@@ -159,8 +159,8 @@ pub struct ProcessSnapshot {
     pub cgroup: Option<String>,
     /// Its threads, the first [`MAX_THREADS`] of them.
     pub threads: Vec<ThreadSnapshot>,
-    /// When it was read (guest monotonic ms): a look kept from before the trigger may
-    /// be older than the latest one.
+    /// When reading it finished (guest monotonic ms): a look kept from before the
+    /// trigger may be older than the latest one.
     #[serde(default)]
     pub read_t_ms: Option<u64>,
 }

@@ -222,7 +222,6 @@ fn stat_rss_pages(stat: &str) -> Option<u64> {
 
 /// One user process; `None` for kernel threads and processes gone while reading.
 fn process(pid: u32) -> Option<ProcessSnapshot> {
-    let read_t_ms = sys::monotonic_ms();
     let dir = format!("/proc/{pid}");
     let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
     let (comm, state, ppid) = parse_stat(&stat)?;
@@ -247,6 +246,9 @@ fn process(pid: u32) -> Option<ProcessSnapshot> {
         .filter_map(|tid| thread(&dir, tid))
         .collect();
     threads.sort_by_key(|t| t.tid);
+    // Stamped when the read is over: under pressure it can take longer than the kill, and
+    // a look is only "before" the trigger if all of it was read before.
+    let read_t_ms = sys::monotonic_ms();
     Some(ProcessSnapshot {
         pid,
         comm,
