@@ -7,18 +7,22 @@ use crate::common::*;
 use serde_json::Value;
 
 fn run(scenario: &str, kernel: &str, timeout: &str) -> Value {
+    run_with(scenario, kernel, timeout, &[])
+}
+
+/// `run` with more `oomlab run` arguments (`--set ...`).
+fn run_with(scenario: &str, kernel: &str, timeout: &str, more: &[&str]) -> Value {
     let out = tempfile::tempdir().unwrap();
-    let r = run_one(
-        out.path(),
-        &[
-            "--scenario",
-            scenario,
-            "--kernel",
-            kernel,
-            "--timeout",
-            timeout,
-        ],
-    );
+    let mut args = vec![
+        "--scenario",
+        scenario,
+        "--kernel",
+        kernel,
+        "--timeout",
+        timeout,
+    ];
+    args.extend_from_slice(more);
+    let r = run_one(out.path(), &args);
     let checks = r["setup"].as_array().unwrap();
     assert!(checks.iter().all(|c| c["ok"] == true), "setup: {r}");
     r
@@ -126,19 +130,11 @@ fn coredump_pipe(k: &str) {
 /// pipe helper the kernel started for the dump (7 of 10 runs in docs/comparison), which
 /// coredump-pipe names expendable. Every victim must have a role and be acceptable.
 fn coredump_pipe_allocating_task(k: &str) {
-    let out = tempfile::tempdir().unwrap();
-    let r = run_one(
-        out.path(),
-        &[
-            "--scenario",
-            "coredump-pipe",
-            "--kernel",
-            k,
-            "--timeout",
-            "60",
-            "--set",
-            "vm.oom_kill_allocating_task=1",
-        ],
+    let r = run_with(
+        "coredump-pipe",
+        k,
+        "60",
+        &["--set", "vm.oom_kill_allocating_task=1"],
     );
     outcome_in(&r, &["recovered"]);
     let roles = kill_roles(&r);

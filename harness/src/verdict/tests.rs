@@ -16,10 +16,20 @@ const CONSOLE_612: &str = include_str!("../../tests/fixtures/runs/usemem-6.12-pr
 const EVENTS_612: &str = include_str!("../../tests/fixtures/runs/usemem-6.12-probes/events.jsonl");
 
 fn judge_logs(console: &str, events: &str, end: EndReason) -> Verdict {
+    judge_logs_with(console, events, end, &[])
+}
+
+/// `judge_logs` for a scenario with kernel helpers.
+fn judge_logs_with(
+    console: &str,
+    events: &str,
+    end: EndReason,
+    helpers: &[crate::scenario::KernelHelper],
+) -> Verdict {
     judge(
         &observe_logs(console.as_bytes(), events.as_bytes(), end),
         T,
-        &[],
+        helpers,
     )
 }
 
@@ -265,18 +275,18 @@ const EVENTS_PIPE: &str =
 fn the_kernels_pipe_helper_takes_the_role_coredump_pipe_gives_it() {
     // vm.oom_kill_allocating_task=1 killed the core_pattern helper the kernel started
     // (pid 152, task name cut to 15 bytes), then usemem.
-    let obs = observe_logs(
-        CONSOLE_PIPE.as_bytes(),
-        EVENTS_PIPE.as_bytes(),
-        EndReason::Finished,
-    );
-    let unnamed = judge(&obs, T, &[]);
+    let unnamed = judge_logs(CONSOLE_PIPE, EVENTS_PIPE, EndReason::Finished);
     assert_eq!(unnamed.kills[0].comm, "core-pipe-helpe");
     assert_eq!(unnamed.kills[0].role, "unknown");
     assert_eq!(unnamed.wrong_victim_kills, 1);
 
     let plan = crate::scenario::resolve("coredump-pipe", &[]).unwrap();
-    let v = judge(&obs, T, &plan.kernel_helpers);
+    let v = judge_logs_with(
+        CONSOLE_PIPE,
+        EVENTS_PIPE,
+        EndReason::Finished,
+        &plan.kernel_helpers,
+    );
     let roles: Vec<(u32, &str)> = v.kills.iter().map(|k| (k.pid, k.role.as_str())).collect();
     assert_eq!(roles, [(152, "expendable"), (155, "expendable")]);
     assert_eq!(v.wrong_victim_kills, 0);
@@ -290,12 +300,8 @@ fn a_helper_name_never_overrides_a_role_known_by_pid() {
         program: "usemem".into(),
         role: Role::Bystander,
     };
-    let obs = observe_logs(
-        CONSOLE_61.as_bytes(),
-        EVENTS_61.as_bytes(),
-        EndReason::Finished,
-    );
-    assert_eq!(judge(&obs, T, &[helper]).kills[0].role, "hog");
+    let v = judge_logs_with(CONSOLE_61, EVENTS_61, EndReason::Finished, &[helper]);
+    assert_eq!(v.kills[0].role, "hog");
 }
 
 #[test]
