@@ -46,11 +46,14 @@ pub enum Precondition {
     OomScoreAdj { role: Role, value: i32 },
     /// Memory pressure stalled everything for at least `min_full_pct` of the pressure
     /// phase (PSI memory `full`), and, where given, the page cache refaulted at least
-    /// `min_refault_ram` times the guest's RAM: thrashing, with or without an OOM kill.
+    /// `min_refault_ram` times the guest's RAM and block devices served reads of at
+    /// least `min_disk_read_ram` times it: thrashing, with or without an OOM kill.
     Thrashing {
         min_full_pct: f64,
         #[serde(default)]
         min_refault_ram: Option<f64>,
+        #[serde(default)]
+        min_disk_read_ram: Option<f64>,
     },
     /// Every one of these.
     AllOf { all: Vec<Precondition> },
@@ -118,16 +121,18 @@ impl Precondition {
             Precondition::Thrashing {
                 min_full_pct,
                 min_refault_ram,
+                min_disk_read_ram,
             } => {
-                let stall = format!(
+                let mut s = format!(
                     "memory pressure stalls every task at least {min_full_pct}% of the time (PSI full)"
                 );
-                match min_refault_ram {
-                    Some(r) => {
-                        format!("{stall} and the page cache refaults at least {r} times the RAM")
-                    }
-                    None => stall,
+                if let Some(r) = min_refault_ram {
+                    s += &format!(" and the page cache refaults at least {r} times the RAM");
                 }
+                if let Some(r) = min_disk_read_ram {
+                    s += &format!(" and the disks serve reads of at least {r} times the RAM");
+                }
+                s
             }
             Precondition::OomScoreAdj { role, value } => {
                 format!("the {} runs at oom_score_adj {value}", role.as_str())
@@ -304,6 +309,7 @@ impl Precondition {
             Precondition::Thrashing {
                 min_full_pct,
                 min_refault_ram,
+                min_disk_read_ram,
             } => {
                 let (stalled, mut seen) = match pressure.psi {
                     Some(p) => (
@@ -315,21 +321,25 @@ impl Precondition {
                     ),
                     None => (false, "no PSI samples".into()),
                 };
-                let refaulted = match (min_refault_ram, pressure.refaults) {
-                    (None, r) => {
-                        seen += &refault_words(r);
-                        true
-                    }
-                    (Some(min), Some(r)) => {
-                        seen += &refault_words(Some(r));
-                        r.ram_multiple.is_some_and(|m| m >= *min)
-                    }
-                    (Some(_), None) => {
-                        seen += "; no refault counts";
-                        false
-                    }
+                seen += &refault_words(pressure.refaults);
+                let at_least = |min: &Option<f64>, got: Option<f64>| match min {
+                    None => true,
+                    Some(min) => got.is_some_and(|m| m >= *min),
                 };
-                (stalled && refaulted, seen)
+                let refaulted = at_least(
+                    min_refault_ram,
+                    pressure.refaults.and_then(|r| r.ram_multiple),
+                );
+                let read = at_least(
+                    min_disk_read_ram,
+                    pressure.refaults.and_then(|r| r.disk_read_ram_multiple),
+                );
+                if pressure.refaults.is_none()
+                    && (min_refault_ram.is_some() || min_disk_read_ram.is_some())
+                {
+                    seen += "; no refault counts";
+                }
+                (stalled && refaulted && read, seen)
             }
             Precondition::AllOf { all } => {
                 let results: Vec<(bool, String)> =
@@ -376,11 +386,14 @@ pub struct Pressure<'a> {
 fn refault_words(r: Option<&RefaultSummary>) -> String {
     match r {
         Some(r) => format!(
-            "; {} file pages refaulted ({:.0}/s{})",
+            "; {} file pages refaulted ({:.0}/s{}){}",
             r.file_pages,
             r.per_s,
             r.ram_multiple
-                .map_or(String::new(), |m| format!(", {m:.2} times the RAM"))
+                .map_or(String::new(), |m| format!(", {m:.2} times the RAM")),
+            r.disk_read_ram_multiple.map_or(String::new(), |m| format!(
+                "; disk reads {m:.2} times the RAM"
+            ))
         ),
         None => String::new(),
     }
@@ -553,6 +566,7 @@ mod tests {
             per_s: 2048.0,
             ram_multiple: Some(1.75),
             majfaults: Some(1000),
+            disk_read_ram_multiple: Some(3.0),
         };
         let pressure = Pressure {
             psi: Some(&psi),
@@ -566,6 +580,7 @@ mod tests {
         let psi_only = Precondition::Thrashing {
             min_full_pct: 10.0,
             min_refault_ram: None,
+            min_disk_read_ram: None,
         };
         let (met, seen) = judged(&psi_only, pressure).unwrap();
         assert!(met, "{seen}");
@@ -576,6 +591,7 @@ mod tests {
         let both = |min| Precondition::Thrashing {
             min_full_pct: 10.0,
             min_refault_ram: Some(min),
+            min_disk_read_ram: None,
         };
         assert!(both(1.5)
             .describe()
@@ -590,6 +606,42 @@ mod tests {
             ..pressure
         };
         assert!(!judged(&both(1.0), no_counts).unwrap().0);
+        // Disk reads: the measure that means the same on every kernel.
+        let read = |min| Precondition::Thrashing {
+            min_full_pct: 10.0,
+            min_refault_ram: None,
+            min_disk_read_ram: Some(min),
+        };
+        assert!(read(2.5)
+            .describe()
+            .contains("disks serve reads of at least 2.5 times the RAM"));
+        let (met, seen) = judged(&read(2.5), pressure).unwrap();
+        assert!(
+            met && seen.contains("disk reads 3.00 times the RAM"),
+            "{seen}"
+        );
+        assert!(!judged(&read(3.5), pressure).unwrap().0);
+        // Refaults undercounted (6.1 with MGLRU on) do not matter to a disk-read claim.
+        let undercounted = RefaultSummary {
+            ram_multiple: Some(0.6),
+            ..refaults.clone()
+        };
+        let pressure_6_1 = Pressure {
+            refaults: Some(&undercounted),
+            ..pressure
+        };
+        assert!(judged(&read(2.5), pressure_6_1).unwrap().0);
+        assert!(!judged(&both(1.0), pressure_6_1).unwrap().0);
+        // An agent without disk read counts: not shown.
+        let no_reads = RefaultSummary {
+            disk_read_ram_multiple: None,
+            ..refaults.clone()
+        };
+        let pressure_old = Pressure {
+            refaults: Some(&no_reads),
+            ..pressure
+        };
+        assert!(!judged(&read(1.0), pressure_old).unwrap().0);
         // A snapshot claim without a snapshot stays unknown.
         assert_eq!(
             judged(&Precondition::Largest { role: Role::Hog }, pressure),

@@ -191,6 +191,12 @@ pub struct RefaultSummary {
     pub ram_multiple: Option<f64>,
     /// Major faults (`pgmajfault`) over the same span.
     pub majfaults: Option<u64>,
+    /// kB read from block devices over the same span (/proc/vmstat `pgpgin`), over the
+    /// guest's MemTotal. Reads beyond a file working set's own size are pages read
+    /// again: thrashing measured without the refault counter, whose meaning differs
+    /// between kernels (docs/scenarios.md, thrash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_read_ram_multiple: Option<f64>,
 }
 
 /// How the kills went: pace, reaping and memory freed (docs/verdicts.md).

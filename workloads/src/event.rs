@@ -112,6 +112,11 @@ pub enum Event {
         /// page-cache pages read back soon after they were evicted.
         #[serde(default)]
         refault_file: Option<u64>,
+        /// /proc/vmstat `pgpgin`: kB read from block devices. Unlike the refault
+        /// counter it means the same on every kernel (6.1 with MGLRU on counts only
+        /// refaults of recent evictions).
+        #[serde(default)]
+        pgpgin_kb: Option<u64>,
     },
     /// What the guest's processes were doing when the OOM killer was first invoked,
     /// from /proc: the evidence that a scenario's precondition held.

@@ -125,7 +125,8 @@ pub(super) fn psi_over_pressure(agent: &[A], pressure_start: Option<i64>) -> Opt
     })
 }
 
-/// Page-cache refaults from the first sample at or after pressure start to the last.
+/// Page-cache refaults and disk reads from the first sample at or after pressure start
+/// to the last.
 pub(super) fn refaults_over_pressure(
     agent: &[A],
     pressure_start: Option<i64>,
@@ -134,18 +135,23 @@ pub(super) fn refaults_over_pressure(
         A::Sample {
             refault_file: Some(r),
             pgmajfault,
+            pgpgin_kb,
             ..
-        } => Some((*r, *pgmajfault)),
+        } => Some((*r, *pgmajfault, *pgpgin_kb)),
         _ => None,
     })?;
     let file_pages = last.0.saturating_sub(first.0);
+    let ram_kb = mem_total_kb(agent).filter(|m| *m > 0);
+    let of_ram = |kb: u64| ram_kb.map(|m| kb as f64 / m as f64);
     Some(RefaultSummary {
         file_pages,
         per_s: file_pages as f64 * 1000.0 / span_ms as f64,
-        ram_multiple: mem_total_kb(agent)
-            .filter(|m| *m > 0)
-            .map(|m| (file_pages * 4) as f64 / m as f64),
+        ram_multiple: of_ram(file_pages * 4),
         majfaults: first.1.zip(last.1).map(|(a, b)| b.saturating_sub(a)),
+        disk_read_ram_multiple: first
+            .2
+            .zip(last.2)
+            .and_then(|(a, b)| of_ram(b.saturating_sub(a))),
     })
 }
 
@@ -203,6 +209,15 @@ mod tests {
     use super::*;
 
     fn sample(t_ms: u64, refault_file: Option<u64>, pgmajfault: u64) -> A {
+        read_sample(t_ms, refault_file, pgmajfault, None)
+    }
+
+    fn read_sample(
+        t_ms: u64,
+        refault_file: Option<u64>,
+        pgmajfault: u64,
+        pgpgin_kb: Option<u64>,
+    ) -> A {
         A::Sample {
             t_ms,
             mem_available_kb: None,
@@ -214,6 +229,7 @@ mod tests {
             psi_some_total_us: None,
             psi_full_total_us: None,
             refault_file,
+            pgpgin_kb,
         }
     }
 
@@ -239,8 +255,31 @@ mod tests {
         // 131072 pages of 4 KiB = 512 MiB over 256 MiB of RAM.
         assert_eq!(r.ram_multiple, Some(2.0));
         assert_eq!(r.majfaults, Some(1000));
+        // No disk read counts (an older agent): no multiple, rather than zero.
+        assert_eq!(r.disk_read_ram_multiple, None);
         // An older agent sends no refault counts: nothing to summarise.
         let old = vec![sample(1000, None, 1), sample(2000, None, 2)];
         assert_eq!(refaults_over_pressure(&old, Some(0)), None);
+    }
+
+    #[test]
+    fn disk_reads_count_from_pressure_start_against_the_ram() {
+        let agent = vec![
+            A::Ready {
+                t_ms: 0,
+                release: "6.1".into(),
+                mem_total_kb: 262_144,
+                cpus: 2,
+                agent_version: "0".into(),
+            },
+            read_sample(500, Some(0), 0, Some(1_000_000)),
+            read_sample(1000, Some(0), 0, Some(2_000)),
+            read_sample(9000, Some(30), 0, Some(2_000 + 655_360)),
+        ];
+        let r = refaults_over_pressure(&agent, Some(1000)).unwrap();
+        // 640 MiB read during pressure over 256 MiB of RAM, while the refault counter
+        // barely moved (as on 6.1 with MGLRU on).
+        assert_eq!(r.disk_read_ram_multiple, Some(2.5));
+        assert_eq!(r.file_pages, 30);
     }
 }

@@ -70,6 +70,7 @@ fn sample() -> Event {
         psi_full_total_us: psi_field(&psi, "full", "total="),
         refault_file: keyed_value(&vmstat, "workingset_refault_file")
             .or_else(|| keyed_value(&vmstat, "workingset_refault")),
+        pgpgin_kb: keyed_value(&vmstat, "pgpgin"),
     }
 }
 
