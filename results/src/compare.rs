@@ -183,6 +183,9 @@ pub struct Cell {
     pub livelock: Rate,
     /// Runs with at least one kill of a process that was not the intended victim.
     pub wrong_victim: Rate,
+    /// Runs whose evidence shows the scenario reached the situation it names, of those
+    /// where it was judged (n = 0: the scenario claims nothing, or no run could tell).
+    pub precondition: Rate,
     /// time_to_recovery_ms of the comparable runs that have it.
     pub ttr_ms: Option<Spread>,
     /// time_to_first_kill_ms likewise.
@@ -285,6 +288,10 @@ fn ttfk(r: &RunRecord) -> Option<u64> {
     r.time_to_first_kill_ms
 }
 
+fn precondition_met(r: &RunRecord) -> Option<bool> {
+    r.evidence.as_ref().and_then(|e| e.precondition_met)
+}
+
 /// A cell's own numbers, before it is set against the baseline.
 fn measure(kernel: &KernelId, all: &[&RunRecord]) -> Cell {
     let runs = comparable(all);
@@ -302,6 +309,10 @@ fn measure(kernel: &KernelId, all: &[&RunRecord]) -> Cell {
         bad: Rate::of(count(&|r| BAD.contains(&r.outcome)), n),
         livelock: Rate::of(count(&|r| r.outcome == Outcome::Livelock), n),
         wrong_victim: Rate::of(count(&|r| r.wrong_victim_kills > 0), n),
+        precondition: Rate::of(
+            count(&|r| precondition_met(r) == Some(true)),
+            count(&|r| precondition_met(r).is_some()),
+        ),
         ttr_ms: Spread::of(&values(&runs, ttr)),
         ttfk_ms: Spread::of(&values(&runs, ttfk)),
         ttr_diff_ms: None,
@@ -406,6 +417,16 @@ fn judge(cell: &mut Cell, base: &Cell, opts: &Options, family: usize) {
     } else {
         (Verdict::NoSignificantDifference, Vec::new())
     };
+    // Not a reason for the verdict but a doubt about it: if one side reached the
+    // scenario's situation far more often, the two did not run the same experiment.
+    let (mine, theirs) = (&cell.precondition, &base.precondition);
+    if mine.above(theirs) || theirs.above(mine) {
+        cell.reasons.push(format!(
+            "caution: the scenario's precondition held in {} here and {} on the baseline, so these runs may not test the same situation",
+            pct(mine),
+            pct(theirs)
+        ));
+    }
 }
 
 /// The family-wise error rate of the report's better/worse verdicts on time.
@@ -616,6 +637,44 @@ mod tests {
         assert_eq!(b.ttr_diff_ms.unwrap().estimate, 100.0);
         assert_eq!(a.verdict, Verdict::Baseline);
         assert_eq!(a.ttr_diff_ms, None);
+    }
+
+    #[test]
+    fn precondition_rates_count_judged_runs_and_a_gap_is_a_caution() {
+        let judged = |met: Option<bool>| {
+            let mut r = run("b", Outcome::NoOom, None);
+            r.evidence = Some(crate::record::Evidence {
+                precondition: Some("thrashing".into()),
+                precondition_met: met,
+                ..Default::default()
+            });
+            r
+        };
+        let mut records: Vec<RunRecord> = (0..5)
+            .map(|_| RunRecord {
+                kernel: run("a", Outcome::NoOom, None).kernel,
+                ..judged(Some(true))
+            })
+            .collect();
+        records.extend((0..5).map(|_| judged(Some(false))));
+        // Not judged (no snapshot, no pressure numbers): left out of n.
+        records.push(judged(None));
+        let report = compare(&records, &Options::default()).unwrap();
+        let (a, b) = (cell(&report, "a"), cell(&report, "b"));
+        assert_eq!((a.precondition.k, a.precondition.n), (5, 5));
+        assert_eq!((b.precondition.k, b.precondition.n), (0, 5));
+        // The outcomes agree, so the verdict stands, with the doubt said beside it.
+        assert_eq!(b.verdict, Verdict::NoSignificantDifference);
+        assert_eq!(b.reasons.len(), 1);
+        assert!(
+            b.reasons[0].contains("precondition held in 0/5")
+                && b.reasons[0].contains("5/5 (95% CI 57-100%) on the baseline"),
+            "{:?}",
+            b.reasons
+        );
+        // A record from a scenario that claims nothing: no rate, no caution.
+        let plain = compare(&recovered("a", 5, 1000, 10), &Options::default()).unwrap();
+        assert_eq!(plain.configurations[0].cells[0].precondition.n, 0);
     }
 
     #[test]

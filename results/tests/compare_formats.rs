@@ -442,7 +442,7 @@ fn markdown_tables_are_rectangular_and_escaped() {
     let rows: Vec<&str> = text.lines().filter(|l| l.starts_with('|')).collect();
     assert_eq!(rows.len(), 2 + 6, "{text}");
     let width = md_cells(rows[0]).len();
-    assert_eq!(width, 11);
+    assert_eq!(width, 12);
     assert!(md_cells(rows[1]).iter().all(|c| c == "---"));
     for row in &rows[2..] {
         assert_eq!(md_cells(row).len(), width, "{row}");

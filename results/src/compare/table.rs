@@ -4,10 +4,11 @@ use super::bootstrap::DiffCi;
 use super::{Cell, Rate, Report, Spread, Verdict};
 use std::fmt::Write;
 
-pub(crate) const HEADER: [&str; 11] = [
+pub(crate) const HEADER: [&str; 12] = [
     "kernel",
     "runs",
     "outcomes",
+    "precondition",
     "bad",
     "livelock",
     "wrong victim",
@@ -39,12 +40,13 @@ fn diff(d: &Option<DiffCi>) -> String {
     )
 }
 
-pub(crate) fn row(c: &Cell) -> [String; 11] {
+pub(crate) fn row(c: &Cell) -> [String; 12] {
     let outcomes: Vec<String> = c.outcomes.iter().map(|(o, n)| format!("{o} {n}")).collect();
     [
         c.kernel.to_string(),
         c.runs.to_string(),
         outcomes.join(", "),
+        rate(&c.precondition),
         rate(&c.bad),
         rate(&c.livelock),
         rate(&c.wrong_victim),
@@ -58,9 +60,9 @@ pub(crate) fn row(c: &Cell) -> [String; 11] {
 
 /// A cell's numbers on one line, for the diagnostics of KTAP and JUnit.
 pub fn summary(c: &Cell) -> String {
-    let [_, runs, outcomes, bad, livelock, wrong, ttr, ttr_diff, ttfk, ttfk_diff, _] = row(c);
+    let [_, runs, outcomes, pre, bad, livelock, wrong, ttr, ttr_diff, ttfk, ttfk_diff, _] = row(c);
     format!(
-        "runs {runs} ({outcomes}); bad {bad}; livelock {livelock}; wrong victim {wrong}; \
+        "runs {runs} ({outcomes}); precondition {pre}; bad {bad}; livelock {livelock}; wrong victim {wrong}; \
          ttr ms {ttr}, diff {ttr_diff}; ttfk ms {ttfk}, diff {ttfk_diff}"
     )
 }
@@ -68,7 +70,9 @@ pub fn summary(c: &Cell) -> String {
 /// What the verdicts were judged with, for the top of every format.
 pub fn preamble(r: &Report) -> String {
     format!(
-        "baseline {}; a verdict needs {} comparable runs on each side; bad = livelock, \
+        "baseline {}; a verdict needs {} comparable runs on each side; precondition = \
+         runs whose evidence shows the scenario reached its situation, of those judged; \
+         bad = livelock, \
          unrecovered, hung, panic, timeout; error and boot_failure runs are not compared; \
          time-to-recovery margin {} ms; {} bootstrap resamples; a time difference counts \
          when its 95% interval clears the margin and its Holm-adjusted p (over the {} \
@@ -101,7 +105,7 @@ fn reasons(c: &Cell) -> impl Iterator<Item = String> + '_ {
 pub fn terminal(r: &Report) -> String {
     let mut out = format!("oomlab compare: {}\n", preamble(r));
     for config in &r.configurations {
-        let rows: Vec<[String; 11]> = config.cells.iter().map(row).collect();
+        let rows: Vec<[String; 12]> = config.cells.iter().map(row).collect();
         let mut widths: Vec<usize> = HEADER.iter().map(|h| h.len()).collect();
         for row in &rows {
             for (w, cell) in widths.iter_mut().zip(row) {
