@@ -15,6 +15,8 @@ pub struct Progress {
     multi: Option<MultiProgress>,
     /// The matrix bar, kept last: guest lines are inserted above it.
     overall: std::sync::OnceLock<ProgressBar>,
+    /// Notes already shown by `note_once`.
+    shown: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 pub struct GuestLine {
@@ -34,6 +36,7 @@ impl Progress {
         Progress {
             multi: std::io::stderr().is_terminal().then(MultiProgress::new),
             overall: std::sync::OnceLock::new(),
+            shown: Default::default(),
         }
     }
 
@@ -75,6 +78,21 @@ impl Progress {
         GuestLine {
             bar,
             label: label.to_string(),
+        }
+    }
+
+    /// `note`, unless the same text was already shown: a matrix prepares a kernel once
+    /// per scenario, and its line need not repeat.
+    pub fn note_once(&self, text: &str) {
+        if self.first_time(text) {
+            self.note(text);
+        }
+    }
+
+    fn first_time(&self, text: &str) -> bool {
+        match self.shown.lock() {
+            Ok(mut shown) => shown.insert(text.to_string()),
+            Err(_) => true,
         }
     }
 
@@ -134,5 +152,18 @@ impl Overall {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_once_is_shown_once_per_text() {
+        let p = Progress::new();
+        assert!(p.first_time("debian:6.1: kernel 6.1.0"));
+        assert!(!p.first_time("debian:6.1: kernel 6.1.0"));
+        assert!(p.first_time("debian:6.12: kernel 6.12.117"));
     }
 }

@@ -211,7 +211,7 @@ pub(crate) fn prepare(
     if let Some(code) = cleanup::interrupted_exit_code() {
         return Err(CliError::Interrupted(code));
     }
-    progress.note(&format!(
+    progress.note_once(&format!(
         "{spec_text}: kernel {} ({}), accel {} ({})",
         kernel.release,
         &kernel.sha256.get(..12).unwrap_or(&kernel.sha256),
