@@ -127,7 +127,7 @@ fn coredump_pipe(k: &str) {
 }
 
 /// Under `vm.oom_kill_allocating_task=1` the killer takes whoever allocates: often the
-/// pipe helper the kernel started for the dump (7 of 10 runs in docs/comparison), which
+/// pipe helper the kernel started for the dump (6 of 10 runs in docs/comparison), which
 /// coredump-pipe names expendable. Every victim must have a role and be acceptable.
 fn coredump_pipe_allocating_task(k: &str) {
     let r = run_with(
